@@ -1,0 +1,253 @@
+"""Activation names: the registry, and the hook that teaches Keras the names.
+
+After `import keras_leaky`, `Dense(90, activation="prelu")` and every other
+Keras layer that takes `activation=` resolve keras_leaky's names. Keras (3.10
+to 3.15 at least) resolves activation strings only from its own table in
+`keras.src.activations`, so this module wraps `keras.src.activations.get`
+(and its public re-exports): that is the deliberate, contained hook, and
+everything here that touches Keras internals is in this one module.
+
+Checked against Keras 3.10.0 and 3.15.1. The hook relies on:
+- `keras.src.activations.get` and `ALL_OBJECTS_DICT` (the built-in names);
+- layers calling `activations.get(...)` from their `__init__` (Dense, Conv*,
+  EinsumDense, Activation, RNN cells), which is how the layer that will own a
+  stateful activation (the "host") is found;
+- `Layer.build` and `Layer.compute_output_spec` being per-instance
+  overridable, which is how the activation is built together with its host
+  so that its weights exist as soon as the model is built. (Keras's own
+  layer-instance activations are built lazily at the first call, so
+  `load_weights` into a freshly built model fails; these are not.)
+If a Keras release moves these, `import keras_leaky` raises an `ImportError`
+naming the Keras version, before anything is changed.
+
+Resolution rules, in order:
+1. Names Keras defines keep exactly Keras's meaning (`"leaky_relu"` is
+   Keras's function, slope 0.2).
+2. Other strings are normalized (lowercased; `_`, `-` and spaces dropped)
+   and looked up in `NAMES`/`ALIASES`: `"prelu"`, `"PReLU"`, `"rrelu"`,
+   `"LeakyRelu"`... Each lookup gives a **new** layer instance, so every
+   Dense with `"prelu"` owns its alpha and every `"rrelu"` its noise.
+3. Unknown strings raise a `ValueError` listing the valid names.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import sys
+import threading
+from typing import Any
+
+import keras
+
+from keras_leaky.layers import LeakyReLU, PReLU, RReLU
+
+NAMES: dict[str, type[keras.layers.Layer]] = {
+    "leakyrelu": LeakyReLU,
+    "prelu": PReLU,
+    "rrelu": RReLU,
+}
+"""Canonical names (normalized form) and the layer class each one builds."""
+
+ALIASES: dict[str, str] = {
+    "lrelu": "leakyrelu",
+    "leaky": "leakyrelu",
+    "parametricrelu": "prelu",
+    "randomizedrelu": "rrelu",
+    "randomizedleakyrelu": "rrelu",
+}
+"""Other accepted spellings (normalized form) and the canonical name they mean."""
+
+LAYER_CLASSES = tuple(NAMES.values())
+
+_SUPPORTED_KERAS = "3.10 to 3.15"
+_KERAS_MODULE = "keras.src.activations"
+_PUBLIC_MODULES = ("keras.activations", "keras._tf_keras.keras.activations")
+_lock = threading.Lock()
+
+
+def normalize(name: str) -> str:
+    """Lowercases `name` and drops `_`, `-` and spaces: `"Leaky_ReLU"` -> `"leakyrelu"`."""
+    return "".join(ch for ch in name.lower() if ch not in "_- ")
+
+
+def _keras_names() -> list[str]:
+    return sorted(importlib.import_module(_KERAS_MODULE).ALL_OBJECTS_DICT)
+
+
+def valid_names() -> list[str]:
+    """All names `activation=` accepts after `import keras_leaky`."""
+    return _keras_names() + sorted(NAMES) + sorted(ALIASES)
+
+
+def resolve(name: str) -> type[keras.layers.Layer]:
+    """Returns the keras_leaky layer class for a name, or raises `ValueError`."""
+    key = normalize(name)
+    key = ALIASES.get(key, key)
+    if key not in NAMES:
+        raise ValueError(
+            f"Unknown activation name {name!r}. Valid names (case, '_' and '-' "
+            f"are ignored for keras_leaky's): {', '.join(valid_names())}. "
+            f"Received: activation={name!r}"
+        )
+    return NAMES[key]
+
+
+def get(identifier: Any) -> Any:
+    """Resolves an activation identifier the way Keras layers will.
+
+    - `None`, dicts (serialized configs) and Keras's own names go to Keras.
+    - keras_leaky names and layer classes give a new layer instance.
+    - Callables (functions, layer instances) pass through.
+
+    Example:
+    >>> keras_leaky.activations.get("PReLU")
+    <PReLU name=p_re_lu, built=False>
+
+    Raises:
+        ValueError: for an unknown name; the message lists the valid names.
+    """
+    keras_get = _original_get()
+    if isinstance(identifier, str):
+        if identifier in importlib.import_module(_KERAS_MODULE).ALL_OBJECTS_DICT:
+            return keras_get(identifier)
+        return resolve(identifier)()
+    if isinstance(identifier, type) and issubclass(identifier, LAYER_CLASSES):
+        return identifier()
+    return keras_get(identifier)
+
+
+def _original_get() -> Any:
+    current = importlib.import_module(_KERAS_MODULE).get
+    return getattr(current, "_keras_leaky_original", current)
+
+
+# ---------------------------------------------------------------------------
+# Binding an activation layer to the layer that owns it.
+
+
+def _find_host(max_depth: int = 4) -> keras.layers.Layer | None:
+    """The layer whose `__init__` is asking Keras for an activation, if any."""
+    frame = sys._getframe(2)
+    for _ in range(max_depth):
+        if frame is None:
+            return None
+        if frame.f_code.co_name == "__init__":
+            host = frame.f_locals.get("self")
+            if isinstance(host, keras.layers.Layer):
+                return host
+        frame = frame.f_back
+    return None
+
+
+def _is_stateful(layer: keras.layers.Layer) -> bool:
+    return isinstance(layer, (PReLU, RReLU))
+
+
+def _bind(host: keras.layers.Layer, activation: keras.layers.Layer, by_name: bool) -> None:
+    """Builds `activation` whenever `host` is built or called symbolically."""
+    if _is_stateful(activation) and hasattr(host, "state_size"):
+        raise ValueError(
+            f"keras_leaky: a {type(activation).__name__} activation has its own "
+            f"weights or noise, which Keras's recurrent cells cannot carry through "
+            f"their loop ({type(host).__name__}). Use a stateless activation such as "
+            f"'LeakyReLU' inside the cell, or apply keras_leaky.{type(activation).__name__} "
+            "to the recurrent layer's output."
+        )
+
+    def build_activation(shape: Any) -> None:
+        if activation.built:
+            return
+        if by_name:
+            activation.dtype_policy = host.dtype_policy
+        activation.build(tuple(shape))
+
+    host_build = host.build
+
+    @functools.wraps(host_build)
+    def build(*args: Any, **kwargs: Any) -> None:
+        host_build(*args, **kwargs)
+        if not activation.built:
+            input_shape = args[0] if args else next(iter(kwargs.values()), None)
+            try:
+                output_shape = host.compute_output_shape(input_shape)
+            except Exception:  # noqa: BLE001 - built at its first call instead.
+                return
+            build_activation(output_shape)
+
+    host_spec = host.compute_output_spec
+
+    @functools.wraps(host_spec)
+    def compute_output_spec(*args: Any, **kwargs: Any) -> Any:
+        spec = host_spec(*args, **kwargs)
+        # The activation is applied last and element-wise: its input has the
+        # shape of the host's output.
+        if not activation.built and hasattr(spec, "shape"):
+            build_activation(spec.shape)
+        return spec
+
+    host.build = build
+    host.compute_output_spec = compute_output_spec
+
+
+def _hooked_get(identifier: Any) -> Any:
+    activation = get(identifier)
+    by_name = isinstance(identifier, str) or isinstance(identifier, type)
+    if isinstance(activation, LAYER_CLASSES):
+        host = _find_host()
+        if host is not None and host is not activation:
+            _bind(host, activation, by_name)
+    return activation
+
+
+# ---------------------------------------------------------------------------
+# Installing the hook.
+
+
+def _check_internals() -> Any:
+    """Returns `keras.src.activations`, or raises a clear `ImportError`."""
+    problem = None
+    try:
+        module = importlib.import_module(_KERAS_MODULE)
+    except ImportError as error:
+        module, problem = None, f"`{_KERAS_MODULE}` cannot be imported ({error})"
+    if problem is None:
+        if not callable(getattr(module, "get", None)):
+            problem = f"`{_KERAS_MODULE}.get` is missing"
+        elif not isinstance(getattr(module, "ALL_OBJECTS_DICT", None), dict):
+            problem = f"`{_KERAS_MODULE}.ALL_OBJECTS_DICT` is missing"
+        elif not hasattr(sys, "_getframe"):
+            problem = "this Python has no `sys._getframe`"
+    if problem is not None:
+        raise ImportError(
+            f"keras_leaky cannot register its activation names with Keras "
+            f"{keras.__version__}: {problem}. keras_leaky supports Keras "
+            f"{_SUPPORTED_KERAS}; install one of those, or use the layers "
+            "(keras_leaky.PReLU(), ...) as `activation=` instances."
+        )
+    return module
+
+
+def install() -> None:
+    """Installs the hook; harmless to call twice."""
+    with _lock:
+        module = _check_internals()
+        if hasattr(module.get, "_keras_leaky_original"):
+            return
+        original = module.get
+
+        @functools.wraps(original)
+        def hooked(identifier: Any) -> Any:
+            return _hooked_get(identifier)
+
+        hooked._keras_leaky_original = original
+        targets = [module]
+        for name in _PUBLIC_MODULES:
+            try:
+                public = importlib.import_module(name)
+            except ImportError:
+                continue
+            if getattr(public, "get", None) is original:
+                targets.append(public)
+        for target in targets:
+            target.get = hooked

@@ -1,0 +1,72 @@
+"""The `LeakyReLU` layer: a leaky rectifier with a fixed slope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from keras_leaky import ops as leaky_ops
+from keras_leaky.registration import register
+
+_UNSET = object()
+
+
+@register
+class LeakyReLU(keras.layers.Layer):
+    """Leaky rectified linear unit with a fixed slope (Maas et al., 2013).
+
+    Formula:
+    ```
+    f(x) = x                   if x > 0
+    f(x) = negative_slope * x  otherwise
+    ```
+
+    Example:
+    >>> layer = keras_leaky.LeakyReLU(negative_slope=0.1)
+    >>> layer(np.array([-3.0, 0.0, 2.0]))
+    [-0.3, 0.0, 2.0]
+
+    Args:
+        negative_slope: Finite number >= 0. Defaults to 0.2, the slope of
+            Keras's `"leaky_relu"` activation name and function, so that
+            `LeakyReLU()`, `keras_leaky.ops.leaky_relu` and the names
+            `"leaky_relu"`/`"LeakyReLU"` all mean the same thing. (Keras's
+            `keras.layers.LeakyReLU` uses 0.3; PyTorch and Maas et al. use
+            0.01: pass `negative_slope=0.01` for that.)
+        alpha: Legacy Keras 2 spelling of `negative_slope`; accepted so old
+            configs load, stored as `negative_slope`.
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+
+    Reference:
+        Maas et al., 2013, "Rectifier Nonlinearities Improve Neural Network
+        Acoustic Models".
+    """
+
+    def __init__(
+        self,
+        negative_slope: float = leaky_ops.DEFAULT_NEGATIVE_SLOPE,
+        alpha: Any = _UNSET,
+        **kwargs: Any,
+    ) -> None:
+        if alpha is not _UNSET:
+            if negative_slope != leaky_ops.DEFAULT_NEGATIVE_SLOPE:
+                raise ValueError(
+                    "Pass either `negative_slope` or its legacy spelling `alpha`, "
+                    f"not both. Received: negative_slope={negative_slope}, alpha={alpha}"
+                )
+            negative_slope = alpha
+        negative_slope = leaky_ops.check_number("negative_slope", negative_slope, minimum=0)
+        super().__init__(**kwargs)
+        self.negative_slope = negative_slope
+        self.supports_masking = True
+        self.built = True
+
+    def call(self, inputs: Any) -> Any:
+        return leaky_ops.leaky_relu(inputs, self.negative_slope)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "negative_slope": self.negative_slope}

@@ -1,0 +1,171 @@
+"""The `PReLU` layer: a leaky rectifier with a learned slope."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import keras
+
+from keras_leaky import ops as leaky_ops
+from keras_leaky.registration import register
+
+SHARE_ALL = "all"
+
+
+def _standardize_shared_axes(shared_axes: Any) -> list[int] | str | None:
+    if shared_axes is None or shared_axes == SHARE_ALL:
+        return shared_axes
+    if isinstance(shared_axes, numbers.Integral) and not isinstance(shared_axes, bool):
+        shared_axes = [shared_axes]
+    if not isinstance(shared_axes, (list, tuple)) or not all(
+        isinstance(axis, numbers.Integral) and not isinstance(axis, bool) and axis != 0
+        for axis in shared_axes
+    ):
+        raise ValueError(
+            "Argument `shared_axes` must be None (one alpha per channel), 'all' (one "
+            "scalar alpha), or a list of non-zero int axes to share alpha over (the "
+            f"batch axis 0 is always shared). Received: shared_axes={shared_axes!r}"
+        )
+    return [int(axis) for axis in shared_axes]
+
+
+@register
+class PReLU(keras.layers.Layer):
+    """Parametric rectified linear unit with a learned slope (He et al., 2015).
+
+    Formula:
+    ```
+    f(x) = x          if x > 0
+    f(x) = alpha * x  otherwise
+    ```
+
+    By default there is one `alpha` per channel, shared over the batch and
+    spatial axes, as in He et al. and PyTorch's `PReLU(num_parameters=C)`:
+    the layer works with variable spatial sizes (`Input((None, None, 3))`)
+    and its parameter count does not depend on the image size. (Keras's own
+    `keras.layers.PReLU` defaults to one alpha per element.)
+
+    Example:
+    >>> layer = keras_leaky.PReLU()                  # alpha starts at 0.25
+    >>> layer(np.array([[-4.0, 2.0]]))
+    [[-1.0, 2.0]]
+    >>> layer.alpha.shape                            # one per channel
+    (2,)
+
+    Args:
+        alpha_initializer: Initial alpha: a number (a constant, default 0.25
+            as in He et al.) or any Keras initializer or its name.
+        alpha_regularizer: Optional regularizer for alpha.
+        alpha_constraint: Optional constraint for alpha.
+        shared_axes: How alpha is shared.
+            - `None` (default): one alpha per channel (the last axis, or axis
+              1 with `data_format="channels_first"`).
+            - `"all"`: one scalar alpha for the whole input.
+            - a list of axes: Keras's `keras.layers.PReLU(shared_axes=...)`
+              semantics, alpha shared over these axes and the batch axis, one
+              per element elsewhere; `[]` is Keras's per-element default.
+              Negative axes count from the end.
+        data_format: `"channels_last"` or `"channels_first"`, only used to find
+            the channel axis when `shared_axes=None`. Defaults to
+            `keras.config.image_data_format()`.
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+
+    Reference:
+        He et al., 2015, "Delving Deep into Rectifiers: Surpassing Human-Level
+        Performance on ImageNet Classification".
+    """
+
+    def __init__(
+        self,
+        alpha_initializer: Any = 0.25,
+        alpha_regularizer: Any = None,
+        alpha_constraint: Any = None,
+        shared_axes: Any = None,
+        data_format: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if isinstance(alpha_initializer, numbers.Real) and not isinstance(alpha_initializer, bool):
+            value = leaky_ops.check_number("alpha_initializer", alpha_initializer)
+            alpha_initializer = keras.initializers.Constant(value)
+        initializer = keras.initializers.get(alpha_initializer)
+        regularizer = keras.regularizers.get(alpha_regularizer)
+        constraint = keras.constraints.get(alpha_constraint)
+        shared_axes = _standardize_shared_axes(shared_axes)
+        if data_format is None:
+            data_format = keras.config.image_data_format()
+        if data_format not in ("channels_last", "channels_first"):
+            raise ValueError(
+                "Argument `data_format` must be 'channels_last' or 'channels_first'. "
+                f"Received: data_format={data_format!r}"
+            )
+        super().__init__(**kwargs)
+        self.alpha_initializer = initializer
+        self.alpha_regularizer = regularizer
+        self.alpha_constraint = constraint
+        self.shared_axes = shared_axes
+        self.data_format = data_format
+        self.supports_masking = True
+
+    def _alpha_shape(self, input_shape: tuple) -> tuple[tuple, dict[int, int]]:
+        """Returns alpha's shape and the input axes whose sizes it fixes."""
+        rank = len(input_shape)
+        if self.shared_axes == SHARE_ALL:
+            return (), {}
+        if self.shared_axes is None:
+            if rank < 2:
+                raise ValueError(
+                    "PReLU with one alpha per channel needs inputs of rank >= 2 "
+                    f"(batch, ..., channels). Received: input_shape={input_shape}"
+                )
+            axis = rank - 1 if self.data_format == "channels_last" else 1
+            shared = [i for i in range(rank) if i != axis]
+        else:
+            shared = [0]
+            for axis in self.shared_axes:
+                if not -rank < axis < rank:
+                    raise ValueError(
+                        f"Argument `shared_axes` has axis {axis}, out of range for "
+                        f"inputs of rank {rank}. Received: shared_axes={self.shared_axes}, "
+                        f"input_shape={input_shape}"
+                    )
+                shared.append(axis % rank)
+        fixed = {i: input_shape[i] for i in range(rank) if i not in shared}
+        unknown = [i for i, size in fixed.items() if size is None]
+        if unknown:
+            raise ValueError(
+                f"PReLU needs known sizes on the axes it learns an alpha for: axes "
+                f"{unknown} are None. Share alpha over them with `shared_axes`. "
+                f"Received: input_shape={input_shape}"
+            )
+        shape = tuple(fixed.get(i, 1) for i in range(1, rank))
+        if self.shared_axes is None and self.data_format == "channels_last":
+            shape = (fixed[rank - 1],)  # (C,) broadcasts over any leading axes.
+        return shape, fixed
+
+    def build(self, input_shape: tuple) -> None:
+        shape, fixed = self._alpha_shape(tuple(input_shape))
+        self.alpha = self.add_weight(
+            shape=shape,
+            name="alpha",
+            initializer=self.alpha_initializer,
+            regularizer=self.alpha_regularizer,
+            constraint=self.alpha_constraint,
+        )
+        self.input_spec = keras.layers.InputSpec(ndim=len(input_shape), axes=fixed)
+
+    def call(self, inputs: Any) -> Any:
+        return leaky_ops.prelu(inputs, self.alpha)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+    def get_config(self) -> dict:
+        config = {
+            "alpha_initializer": keras.initializers.serialize(self.alpha_initializer),
+            "alpha_regularizer": keras.regularizers.serialize(self.alpha_regularizer),
+            "alpha_constraint": keras.constraints.serialize(self.alpha_constraint),
+            "shared_axes": self.shared_axes,
+            "data_format": self.data_format,
+        }
+        return {**super().get_config(), **config}

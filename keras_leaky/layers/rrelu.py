@@ -1,0 +1,87 @@
+"""The `RReLU` layer: a leaky rectifier with a randomized slope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from keras_leaky import ops as leaky_ops
+from keras_leaky.registration import register
+
+
+@register
+class RReLU(keras.layers.Layer):
+    """Randomized leaky rectified linear unit (Xu et al., 2015).
+
+    Formula:
+    ```
+    f(x) = x      if x > 0
+    f(x) = a * x  otherwise,
+    a ~ U(lower, upper), drawn per element     in training
+    a = (lower + upper) / 2                    at inference
+    ```
+
+    At inference the layer is exactly `LeakyReLU((lower + upper) / 2)`. It
+    follows Keras's `training` flag: noise in `fit`, none in `predict` and
+    `evaluate`, and the flag reaches it when it is used as another layer's
+    activation. It draws new noise on every step, also under `tf.function`,
+    XLA and `jax.jit`, from its own `keras.random.SeedGenerator`, and is
+    reproducible for a given `seed`.
+
+    Convention: the slope itself is sampled (as in PyTorch's `RReLU`). Xu et
+    al. sample `a ~ U(3, 8)` and divide by it, so their test slope is
+    `1 / 5.5`; the defaults 1/8 and 1/3 are that range's reciprocals, whose
+    mean (11/48 = 0.229) differs from 1/5.5 = 0.182. For the paper's test-time
+    slope exactly, serve a `LeakyReLU(negative_slope=1/5.5)` (same weights) or
+    use `RReLU(lower=1/8, upper=1/3)` in training and
+    `keras_leaky.ops.leaky_relu(x, 1/5.5)` at inference.
+
+    Example:
+    >>> layer = keras_leaky.RReLU(lower=0.1, upper=0.3, seed=0)
+    >>> layer(np.array([-1.0, 2.0]))                 # inference: slope 0.2
+    [-0.2, 2.0]
+    >>> y = layer(np.array([-1.0, 2.0]), training=True)   # slope in [0.1, 0.3]
+
+    Args:
+        lower: Finite lower bound of the slope, >= 0. Defaults to 1/8.
+        upper: Finite upper bound, >= `lower`. Defaults to 1/3.
+        seed: Optional int for reproducible noise.
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+
+    Call arguments:
+        inputs: Input tensor of any shape.
+        training: Python bool, whether to sample slopes. Set by Keras.
+
+    Reference:
+        Xu et al., 2015, "Empirical Evaluation of Rectified Activations in
+        Convolutional Network".
+    """
+
+    def __init__(
+        self,
+        lower: float = leaky_ops.DEFAULT_RRELU_LOWER,
+        upper: float = leaky_ops.DEFAULT_RRELU_UPPER,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        lower, upper = leaky_ops.check_bounds(lower, upper)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"Argument `seed` must be an int or None. Received: seed={seed!r}")
+        super().__init__(**kwargs)
+        self.lower = lower
+        self.upper = upper
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.supports_masking = True
+        self.built = True
+
+    def call(self, inputs: Any, training: bool = False) -> Any:
+        return leaky_ops.rrelu(inputs, self.lower, self.upper, training, self.seed_generator)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+    def get_config(self) -> dict:
+        config = {"lower": self.lower, "upper": self.upper, "seed": self.seed}
+        return {**super().get_config(), **config}
