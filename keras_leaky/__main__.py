@@ -1,0 +1,20 @@
+"""Command line: `python -m keras_leaky demo`."""
+
+import argparse
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m keras_leaky")
+    parser.add_argument("command", choices=["demo"], help="demo: train, save, reload, compare")
+    parser.parse_args(argv)
+    # Quiet TensorFlow's C++ start-up log unless the user asked for it.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from keras_leaky import demo
+
+    return demo.main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
