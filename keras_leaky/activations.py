@@ -146,7 +146,10 @@ def _is_stateful(layer: keras.layers.Layer) -> bool:
 
 def _bind(host: keras.layers.Layer, activation: keras.layers.Layer, by_name: bool) -> None:
     """Builds `activation` whenever `host` is built or called symbolically."""
-    if _is_stateful(activation) and hasattr(host, "state_size"):
+    # Recurrent cells (LSTMCell, GRUCell, ...) have `get_initial_state`; they
+    # set `state_size` only after asking for their activations.
+    is_cell = hasattr(host, "state_size") or hasattr(host, "get_initial_state")
+    if _is_stateful(activation) and is_cell:
         raise ValueError(
             f"keras_leaky: a {type(activation).__name__} activation has its own "
             f"weights or noise, which Keras's recurrent cells cannot carry through "
