@@ -1,0 +1,338 @@
+"""Correctness of `keras_leaky.ops` against PyTorch, on the current backend.
+
+PyTorch (CPU, float32) is the reference for outputs and gradients, including
+`x = 0`, `-0.0`, NaN and +-inf. Run once per backend:
+`KERAS_BACKEND=tensorflow|jax|torch python -m pytest tests/ops_test.py`.
+"""
+
+import keras
+import numpy as np
+import pytest
+import scipy.stats
+import torch
+import torch.nn.functional as F
+
+from keras_leaky import ops as leaky_ops
+from tests.backend_utils import grad, to_numpy
+
+TOL = {"rtol": 1e-6, "atol": 1e-6}
+SLOPES = [0.0, 0.01, 0.2, 0.5, 1.0, 2.0]
+SPECIALS = np.array(
+    [0.0, -0.0, np.nan, np.inf, -np.inf, 2e-38, -2e-38, 3e38, -3e38, 1.0, -1.0],
+    dtype=np.float32,
+)
+# RReLU bounds: PyTorch's defaults, degenerate ones (slope 0 and 1), wide ones.
+BOUNDS = [(1 / 8, 1 / 3), (0.0, 0.0), (1.0, 1.0), (0.0, 1.0), (0.3, 2.0)]
+
+
+def make_x(shape, seed=0, specials=True):
+    """Random float32 values, with `SPECIALS` at random positions if asked."""
+    rng = np.random.default_rng(seed)
+    x = (3 * rng.standard_normal(shape)).astype(np.float32)
+    if specials:
+        flat = x.reshape(-1)
+        flat[rng.permutation(flat.size)[: len(SPECIALS)]] = SPECIALS
+    return x
+
+
+def make_upstream(x, seed=100):
+    return np.random.default_rng(seed).standard_normal(np.shape(x)).astype(np.float32)
+
+
+def torch_reference(fn, *args, upstream):
+    """Output of `fn` on float32 torch tensors and its gradients w.r.t. `args`."""
+    ts = [torch.tensor(a, requires_grad=True) for a in args]
+    y = fn(*ts)
+    grads = torch.autograd.grad((y * torch.from_numpy(upstream)).sum(), ts)
+    return y.detach().numpy(), [g.numpy() for g in grads]
+
+
+def assert_close(actual, expected, **tol):
+    """Values within tolerance; NaN positions must match exactly."""
+    actual = np.asarray(actual)
+    assert actual.shape == np.shape(expected), (actual.shape, np.shape(expected))
+    np.testing.assert_allclose(actual.astype(np.float32), expected, equal_nan=True, **(tol or TOL))
+
+
+def assert_same_sign_bits(actual, expected):
+    """Sign bits match wherever the reference is not NaN (-0.0 vs 0.0 included)."""
+    keep = ~np.isnan(expected)
+    np.testing.assert_array_equal(np.signbit(actual[keep]), np.signbit(expected[keep]))
+
+
+# --- Against PyTorch: outputs and gradients ----------------------------------
+
+
+@pytest.mark.parametrize("specials", [False, True], ids=["random", "specials"])
+@pytest.mark.parametrize("slope", SLOPES)
+def test_leaky_relu_matches_torch(slope, specials):
+    x = make_x((64,), seed=1, specials=specials)
+    upstream = make_upstream(x)
+    expected, (expected_dx,) = torch_reference(
+        lambda t: F.leaky_relu(t, slope), x, upstream=upstream
+    )
+
+    y = to_numpy(leaky_ops.leaky_relu(x, slope))
+    (dx,) = grad(lambda t: leaky_ops.leaky_relu(t, slope), x, upstream=upstream)
+
+    assert_close(y, expected)
+    assert_same_sign_bits(y, expected)
+    assert_close(dx, expected_dx)
+
+
+def test_leaky_relu_gradient_at_zero_is_slope():
+    # PyTorch's (and TensorFlow's) convention; `jax.nn.leaky_relu` gives 1.
+    x = np.array([0.0, -0.0], np.float32)
+    (dx,) = grad(lambda t: leaky_ops.leaky_relu(t, 0.3), x)
+    np.testing.assert_array_equal(dx, np.float32(0.3))
+
+
+PRELU_ALPHAS = {
+    # One per channel; as many channels as SPECIALS (see the test).
+    "per_channel": np.array([0.25, -0.5, 0.0, 1.0, 2.0, 0.1, -1.0, 0.7, 0.0, 0.3, 1.5], np.float32),
+    "scalar": np.float32(0.25),
+    "scalar_negative": np.float32(-0.3),
+    "scalar_zero": np.float32(0.0),
+}
+
+
+@pytest.mark.parametrize("specials", [False, True], ids=["random", "specials"])
+@pytest.mark.parametrize("alpha_kind", list(PRELU_ALPHAS))
+def test_prelu_matches_torch(alpha_kind, specials):
+    alpha = np.asarray(PRELU_ALPHAS[alpha_kind])
+    x = make_x((2, 3, 4, len(SPECIALS)), seed=2, specials=False)  # (N, H, W, C)
+    if specials:
+        # One special value per channel, so that one NaN does not hide what the
+        # others do to that channel's alpha gradient (e.g. 0 * inf at x = +inf).
+        x[0, 1, 2, :] = SPECIALS
+    upstream = make_upstream(x)
+
+    def torch_prelu(t, weight):
+        # F.prelu is channel-first: NHWC -> NCHW -> NHWC.
+        return F.prelu(t.permute(0, 3, 1, 2), weight).permute(0, 2, 3, 1)
+
+    expected, (expected_dx, expected_dalpha) = torch_reference(
+        torch_prelu, x, alpha.reshape(-1), upstream=upstream
+    )
+
+    y = to_numpy(leaky_ops.prelu(x, alpha))
+    dx, dalpha = grad(leaky_ops.prelu, x, alpha, upstream=upstream)
+
+    assert_close(y, expected)
+    assert_same_sign_bits(y, expected)
+    assert_close(dx, expected_dx)
+    assert_close(dalpha, expected_dalpha.reshape(alpha.shape))
+
+
+def test_prelu_alpha_gradient_is_zero_at_positive_infinity():
+    x = np.array([np.inf, 2.0, -3.0], np.float32)
+    _, dalpha = grad(leaky_ops.prelu, x, np.array([0.5, 0.5, 0.5], np.float32))
+    np.testing.assert_array_equal(dalpha, [0.0, 0.0, -3.0])
+
+
+@pytest.mark.parametrize("specials", [False, True], ids=["random", "specials"])
+@pytest.mark.parametrize("lower,upper", BOUNDS)
+def test_rrelu_inference_matches_torch(lower, upper, specials):
+    x = make_x((64,), seed=3, specials=specials)
+    upstream = make_upstream(x)
+    expected, (expected_dx,) = torch_reference(
+        lambda t: F.rrelu(t, lower, upper, training=False), x, upstream=upstream
+    )
+
+    y = to_numpy(leaky_ops.rrelu(x, lower, upper, training=False))
+    (dx,) = grad(lambda t: leaky_ops.rrelu(t, lower, upper), x, upstream=upstream)
+
+    assert_close(y, expected)
+    assert_same_sign_bits(y, expected)
+    assert_close(dx, expected_dx)
+
+
+def test_rrelu_defaults_match_torch():
+    x = make_x((64,), seed=4)
+    expected = F.rrelu(torch.from_numpy(x), training=False).numpy()
+    assert_close(to_numpy(leaky_ops.rrelu(x)), expected)
+
+
+# --- Identities ---------------------------------------------------------------
+
+
+def test_leaky_relu_zero_slope_is_relu_on_finite_inputs():
+    x = make_x((256,), seed=5, specials=False)
+    x[:2] = [0.0, -0.0]
+    np.testing.assert_array_equal(to_numpy(leaky_ops.leaky_relu(x, 0.0)), np.maximum(x, 0))
+
+
+def test_leaky_relu_unit_slope_is_identity():
+    x = make_x((256,), seed=6)
+    y = to_numpy(leaky_ops.leaky_relu(x, 1.0))
+    np.testing.assert_array_equal(y, x)
+    assert_same_sign_bits(y, x)
+
+
+@pytest.mark.parametrize("lower,upper", BOUNDS)
+def test_rrelu_inference_is_leaky_relu_at_mean_slope(lower, upper):
+    x = make_x((256,), seed=7)
+    np.testing.assert_array_equal(
+        to_numpy(leaky_ops.rrelu(x, lower, upper, training=False)),
+        to_numpy(leaky_ops.leaky_relu(x, (lower + upper) / 2)),
+    )
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.25, 1 / 3, 1.0])
+def test_rrelu_training_with_equal_bounds_is_leaky_relu(slope):
+    x = make_x((256,), seed=8)
+    np.testing.assert_array_equal(
+        to_numpy(leaky_ops.rrelu(x, slope, slope, training=True, seed=1)),
+        to_numpy(leaky_ops.leaky_relu(x, slope)),
+    )
+
+
+# --- Dtypes -------------------------------------------------------------------
+
+DTYPE_RTOL = {"float16": 1e-3, "bfloat16": 1e-2, "float32": 1e-6}
+
+
+@pytest.mark.parametrize("op", ["leaky_relu", "prelu", "rrelu", "rrelu_training"])
+@pytest.mark.parametrize("dtype", list(DTYPE_RTOL))
+def test_dtype_is_preserved(dtype, op):
+    rtol = DTYPE_RTOL[dtype]
+    x = keras.ops.cast(make_x((4, 8), seed=9, specials=False), dtype)
+    x32 = to_numpy(x).astype(np.float32)  # the values the op actually sees
+    t32 = torch.from_numpy(x32)
+    alpha = np.linspace(-0.5, 1.5, 8).astype(np.float32)  # one per column
+
+    if op == "leaky_relu":
+        y = leaky_ops.leaky_relu(x, 0.2)
+        expected = F.leaky_relu(t32, 0.2).numpy()
+    elif op == "prelu":
+        y = leaky_ops.prelu(x, alpha)
+        expected = F.prelu(t32, torch.from_numpy(alpha)).numpy()  # channels = axis 1
+    elif op == "rrelu":
+        y = leaky_ops.rrelu(x, 0.1, 0.3)
+        expected = F.rrelu(t32, 0.1, 0.3, training=False).numpy()
+    else:
+        y = leaky_ops.rrelu(x, 0.1, 0.3, training=True, seed=3)
+
+    assert keras.backend.standardize_dtype(y.dtype) == dtype
+    y32 = to_numpy(y).astype(np.float32)
+    assert y32.shape == x32.shape
+    if op == "rrelu_training":
+        positive = x32 > 0
+        np.testing.assert_array_equal(y32[positive], x32[positive])
+        slopes = y32[~positive] / x32[~positive]
+        assert np.all(slopes >= 0.1 * (1 - 2 * rtol)) and np.all(slopes <= 0.3 * (1 + 2 * rtol))
+    else:
+        np.testing.assert_allclose(y32, expected, rtol=rtol, atol=rtol)
+
+
+@pytest.mark.parametrize("int_dtype", ["int16", "int32", "int64"])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda x: leaky_ops.leaky_relu(x, 0.5),
+        lambda x: leaky_ops.prelu(x, 0.5),
+        lambda x: leaky_ops.rrelu(x, 0.5, 0.5),
+        lambda x: leaky_ops.rrelu(x, 0.5, 0.5, training=True, seed=1),
+    ],
+    ids=["leaky_relu", "prelu", "rrelu", "rrelu_training"],
+)
+def test_integer_input_is_cast_to_floatx(fn, int_dtype):
+    x = np.array([-2, 0, 3], dtype=int_dtype)
+    y = fn(x)
+    assert keras.backend.standardize_dtype(y.dtype) == keras.config.floatx()
+    expected = np.where(x > 0, x, 0.5 * x.astype(np.float64))
+    np.testing.assert_array_equal(to_numpy(y), expected)
+
+
+# --- Argument validation -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "slope,error",
+    [
+        (-0.1, ValueError),
+        (-1, ValueError),
+        (float("nan"), ValueError),
+        (float("inf"), ValueError),
+        (float("-inf"), ValueError),
+        ("0.1", TypeError),
+        (None, TypeError),
+        (True, TypeError),
+    ],
+)
+def test_leaky_relu_bad_slope_raises(slope, error):
+    with pytest.raises(error, match="negative_slope"):
+        leaky_ops.leaky_relu(np.ones(3, np.float32), slope)
+
+
+@pytest.mark.parametrize("training", [False, True])
+@pytest.mark.parametrize(
+    "lower,upper,error,name",
+    [
+        (0.5, 0.1, ValueError, "lower"),
+        (-0.1, 0.3, ValueError, "lower"),
+        (0.1, float("nan"), ValueError, "upper"),
+        (0.1, float("inf"), ValueError, "upper"),
+        ("0.1", 0.3, TypeError, "lower"),
+    ],
+)
+def test_rrelu_bad_bounds_raise(lower, upper, error, name, training):
+    with pytest.raises(error, match=name):
+        leaky_ops.rrelu(np.ones(3, np.float32), lower, upper, training=training, seed=1)
+
+
+# --- RReLU in training mode ---------------------------------------------------
+
+
+@pytest.mark.parametrize("lower,upper", [(1 / 8, 1 / 3), (0.0, 1.0)])
+def test_rrelu_training_slopes_are_uniform(lower, upper):
+    n = 200_000
+    y = leaky_ops.rrelu(-np.ones((n,), np.float32), lower, upper, training=True, seed=1234)
+    slopes = -to_numpy(y).astype(np.float64)
+
+    assert slopes.min() >= np.float32(lower) - 1e-7
+    assert slopes.max() <= np.float32(upper) + 1e-7
+    std = (upper - lower) / np.sqrt(12)
+    # Within 5 standard errors (sample std of a uniform: SE ~ std * sqrt(0.2 / n)).
+    assert abs(slopes.mean() - (lower + upper) / 2) < 5 * std / np.sqrt(n)
+    assert abs(slopes.std() - std) < 5 * std * np.sqrt(0.2 / n)
+    ks = scipy.stats.kstest(slopes, scipy.stats.uniform(loc=lower, scale=upper - lower).cdf)
+    assert ks.pvalue > 0.01, ks
+
+
+def test_rrelu_training_seed_generator_draws_new_slopes():
+    x = -np.ones((1000,), np.float32)
+    generator = keras.random.SeedGenerator(seed=7)
+    first = to_numpy(leaky_ops.rrelu(x, training=True, seed=generator))
+    second = to_numpy(leaky_ops.rrelu(x, training=True, seed=generator))
+    assert not np.array_equal(first, second)
+
+
+def test_rrelu_training_same_seed_same_slopes():
+    x = -np.ones((1000,), np.float32)
+    first = leaky_ops.rrelu(x, training=True, seed=keras.random.SeedGenerator(seed=7))
+    second = leaky_ops.rrelu(x, training=True, seed=keras.random.SeedGenerator(seed=7))
+    np.testing.assert_array_equal(to_numpy(first), to_numpy(second))
+    np.testing.assert_array_equal(
+        to_numpy(leaky_ops.rrelu(x, training=True, seed=7)),
+        to_numpy(leaky_ops.rrelu(x, training=True, seed=7)),
+    )
+
+
+def test_rrelu_training_gradient_is_sampled_slope():
+    lower, upper, seed = 0.1, 0.6, 11
+    x = make_x((1000,), seed=10, specials=False)
+    x[:2] = [0.0, -0.0]
+    upstream = make_upstream(x)
+    # With an int seed the slopes depend only on the shape, not on the values.
+    slopes = -to_numpy(leaky_ops.rrelu(-np.ones_like(x), lower, upper, training=True, seed=seed))
+    assert len(np.unique(slopes)) > 900
+
+    def fn(t):
+        return leaky_ops.rrelu(t, lower, upper, training=True, seed=seed)
+
+    (dx,) = grad(fn, x, upstream=upstream)
+    y = to_numpy(fn(x))
+
+    np.testing.assert_array_equal(y, np.where(x > 0, x, slopes * x))
+    assert_close(dx, np.where(x > 0, 1.0, slopes) * upstream)
