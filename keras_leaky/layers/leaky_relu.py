@@ -12,6 +12,13 @@ from keras_leaky.registration import register
 _UNSET = object()
 
 
+class _DefaultSlope(float):
+    """The default slope, told apart from an explicitly passed equal value."""
+
+
+_DEFAULT_SLOPE = _DefaultSlope(leaky_ops.DEFAULT_NEGATIVE_SLOPE)
+
+
 @register
 class LeakyReLU(keras.layers.Layer):
     """Leaky rectified linear unit with a fixed slope (Maas et al., 2013).
@@ -45,12 +52,12 @@ class LeakyReLU(keras.layers.Layer):
 
     def __init__(
         self,
-        negative_slope: float = leaky_ops.DEFAULT_NEGATIVE_SLOPE,
+        negative_slope: float = _DEFAULT_SLOPE,
         alpha: Any = _UNSET,
         **kwargs: Any,
     ) -> None:
         if alpha is not _UNSET:
-            if negative_slope != leaky_ops.DEFAULT_NEGATIVE_SLOPE:
+            if negative_slope is not _DEFAULT_SLOPE:
                 raise ValueError(
                     "Pass either `negative_slope` or its legacy spelling `alpha`, "
                     f"not both. Received: negative_slope={negative_slope}, alpha={alpha}"

@@ -13,21 +13,40 @@ from keras_leaky.registration import register
 SHARE_ALL = "all"
 
 
+def _standardize_alpha_initializer(value: Any) -> keras.initializers.Initializer:
+    if isinstance(value, bool):
+        raise TypeError(
+            "Argument `alpha_initializer` must be a number, an initializer or its name. "
+            f"Received: alpha_initializer={value!r}"
+        )
+    if isinstance(value, numbers.Real):
+        value = keras.initializers.Constant(leaky_ops.check_number("alpha_initializer", value))
+    try:
+        return keras.initializers.get(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            "Argument `alpha_initializer` must be a number (a constant initial alpha), "
+            "a Keras initializer, or an initializer's name such as 'zeros'. "
+            f"Received: alpha_initializer={value!r}"
+        ) from error
+
+
 def _standardize_shared_axes(shared_axes: Any) -> list[int] | str | None:
     if shared_axes is None or shared_axes == SHARE_ALL:
         return shared_axes
-    if isinstance(shared_axes, numbers.Integral) and not isinstance(shared_axes, bool):
-        shared_axes = [shared_axes]
-    if not isinstance(shared_axes, (list, tuple)) or not all(
+    axes = shared_axes
+    if isinstance(axes, numbers.Integral) and not isinstance(axes, bool):
+        axes = [axes]
+    if not isinstance(axes, (list, tuple)) or not all(
         isinstance(axis, numbers.Integral) and not isinstance(axis, bool) and axis != 0
-        for axis in shared_axes
+        for axis in axes
     ):
         raise ValueError(
             "Argument `shared_axes` must be None (one alpha per channel), 'all' (one "
             "scalar alpha), or a list of non-zero int axes to share alpha over (the "
             f"batch axis 0 is always shared). Received: shared_axes={shared_axes!r}"
         )
-    return [int(axis) for axis in shared_axes]
+    return [int(axis) for axis in axes]
 
 
 @register
@@ -85,10 +104,7 @@ class PReLU(keras.layers.Layer):
         data_format: str | None = None,
         **kwargs: Any,
     ) -> None:
-        if isinstance(alpha_initializer, numbers.Real) and not isinstance(alpha_initializer, bool):
-            value = leaky_ops.check_number("alpha_initializer", alpha_initializer)
-            alpha_initializer = keras.initializers.Constant(value)
-        initializer = keras.initializers.get(alpha_initializer)
+        initializer = _standardize_alpha_initializer(alpha_initializer)
         regularizer = keras.regularizers.get(alpha_regularizer)
         constraint = keras.constraints.get(alpha_constraint)
         shared_axes = _standardize_shared_axes(shared_axes)

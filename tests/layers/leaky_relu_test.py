@@ -1,0 +1,123 @@
+"""Tests for `keras_leaky.LeakyReLU`."""
+
+import keras
+import numpy as np
+import pytest
+
+from keras_leaky import LeakyReLU
+from tests.harness import run_layer_test
+
+BAD_SLOPES = [
+    (-0.1, ValueError),
+    (float("nan"), ValueError),
+    (float("inf"), ValueError),
+    (float("-inf"), ValueError),
+    ("0.1", TypeError),
+    (True, TypeError),
+    (None, TypeError),
+    ([0.1], TypeError),
+]
+
+
+def reference(x, negative_slope):
+    return np.where(x > 0, x, negative_slope * x)
+
+
+def test_layer_basics():
+    run_layer_test(
+        LeakyReLU,
+        {},
+        input_shape=(2, 3, 4),
+        expected_output_shape=(2, 3, 4),
+        expected_num_trainable_weights=0,
+    )
+
+
+@pytest.mark.parametrize("negative_slope", [0, 0.1])
+def test_layer_basics_other_slopes(negative_slope):
+    # The compiled (jit) fit is slow on torch (torch.compile); once per layer is enough.
+    run_layer_test(
+        LeakyReLU,
+        {"negative_slope": negative_slope},
+        input_shape=(2, 3, 4),
+        expected_output_shape=(2, 3, 4),
+        expected_num_trainable_weights=0,
+        run_jit_check=False,
+    )
+
+
+def test_default_slope_is_keras_leaky_relu_activation_slope():
+    layer = LeakyReLU()
+    assert layer.negative_slope == 0.2
+    assert layer.get_config()["negative_slope"] == 0.2
+    x = np.array([-2.0, -0.5, 0.0, 3.0], "float32")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x)), [-0.4, -0.1, 0.0, 3.0])
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(layer(x)),
+        keras.ops.convert_to_numpy(keras.activations.leaky_relu(x)),
+    )
+
+
+@pytest.mark.parametrize("negative_slope", [0.0, 0.01, 0.3, 1.0, 2.5])
+def test_matches_numpy_reference(negative_slope):
+    x = np.random.default_rng(0).standard_normal((4, 5)).astype("float32")
+    output = keras.ops.convert_to_numpy(LeakyReLU(negative_slope)(x))
+    np.testing.assert_allclose(output, reference(x, negative_slope), rtol=1e-6)
+
+
+def test_identities():
+    x = np.random.default_rng(0).standard_normal((3, 7)).astype("float32")
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(LeakyReLU(0.0)(x)),
+        keras.ops.convert_to_numpy(keras.ops.relu(x)),
+    )
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(LeakyReLU(1.0)(x)), x)
+
+
+def test_integer_inputs_are_cast_to_floatx():
+    output = LeakyReLU(0.5)(np.array([-2, 0, 3], "int32"))
+    assert keras.backend.standardize_dtype(output.dtype) == keras.config.floatx()
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(output), [-1.0, 0.0, 3.0])
+
+
+def test_has_no_state():
+    layer = LeakyReLU()
+    assert layer.built
+    assert layer.weights == [] and layer.variables == []
+
+
+@pytest.mark.parametrize("value, error", BAD_SLOPES)
+def test_rejects_bad_negative_slope(value, error):
+    with pytest.raises(error, match=r"negative_slope.*Received:"):
+        LeakyReLU(negative_slope=value)
+
+
+@pytest.mark.parametrize("value, error", BAD_SLOPES)
+def test_rejects_bad_legacy_alpha(value, error):
+    with pytest.raises(error, match="Received:"):
+        LeakyReLU(alpha=value)
+
+
+def test_legacy_alpha_is_stored_as_negative_slope():
+    layer = LeakyReLU(alpha=0.1)
+    assert layer.negative_slope == 0.1
+    config = layer.get_config()
+    assert config["negative_slope"] == 0.1
+    assert "alpha" not in config
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(np.array([-1.0]))), [-0.1])
+
+
+def test_legacy_keras2_config_loads():
+    layer = LeakyReLU.from_config({"name": "old", "trainable": True, "alpha": 0.3})
+    assert layer.negative_slope == 0.3
+    assert layer.name == "old"
+
+
+def test_both_spellings_raise():
+    with pytest.raises(ValueError, match=r"negative_slope.*alpha.*Received:"):
+        LeakyReLU(negative_slope=0.1, alpha=0.3)
+
+
+def test_both_spellings_raise_even_when_negative_slope_is_the_default_value():
+    with pytest.raises(ValueError, match=r"negative_slope.*alpha.*Received:"):
+        LeakyReLU(negative_slope=0.2, alpha=0.1)
