@@ -41,6 +41,7 @@ from typing import Any
 import keras
 
 from keras_leaky.layers import LeakyReLU, PReLU, RReLU
+from keras_leaky.registration import PACKAGE
 
 NAMES: dict[str, type[keras.layers.Layer]] = {
     "leakyrelu": LeakyReLU,
@@ -234,7 +235,15 @@ def _check_internals() -> Any:
 def install() -> None:
     """Installs the hook; harmless to call twice."""
     with _lock:
-        module = _check_internals()
+        try:
+            module = _check_internals()
+        except ImportError:
+            # Leave nothing half-registered: drop the serialization entries
+            # that importing the layers added.
+            registry = keras.saving.get_custom_objects()
+            for key in [key for key in registry if key.startswith(f"{PACKAGE}>")]:
+                del registry[key]
+            raise
         if hasattr(module.get, "_keras_leaky_original"):
             return
         original = module.get
