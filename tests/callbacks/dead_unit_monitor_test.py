@@ -1,0 +1,252 @@
+"""Tests for `keras_leaky.callbacks.DeadUnitMonitor`."""
+
+import warnings
+
+import keras
+import numpy as np
+import pytest
+
+import keras_leaky
+from keras_leaky.callbacks import DeadUnitMonitor, DeadUnitWarning
+
+DEAD = keras.initializers.Constant(-10.0)
+
+
+def data(n=128, features=8, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, features)).astype("float32")
+    return x, x.sum(axis=1, keepdims=True)
+
+
+def mlp(activation, bias_initializer="zeros", units=16):
+    keras.utils.set_random_seed(0)
+    return keras.Sequential(
+        [
+            keras.Input((8,)),
+            keras.layers.Dense(
+                units, activation=activation, bias_initializer=bias_initializer, name="hidden_1"
+            ),
+            keras.layers.Dense(
+                units, activation=activation, bias_initializer=bias_initializer, name="hidden_2"
+            ),
+            keras.layers.Dense(1, name="out"),
+        ]
+    )
+
+
+def fit(model, monitor, epochs=2, **kwargs):
+    x, y = data()
+    model.compile(keras.optimizers.SGD(0.01), "mse")
+    return model.fit(x, y, batch_size=32, epochs=epochs, callbacks=[monitor], verbose=0, **kwargs)
+
+
+def dead_keys(history):
+    return sorted(k for k in history.history if "dead" in k)
+
+
+def test_relu_network_built_to_die_is_reported_dead():
+    history = fit(mlp("relu", DEAD), DeadUnitMonitor(data()[0]))
+    assert dead_keys(history) == ["dead_units/hidden_1", "dead_units/hidden_2"]
+    for key in dead_keys(history):
+        assert len(history.history[key]) == 2
+        assert all(value >= 0.9 for value in history.history[key])
+
+
+@pytest.mark.parametrize("activation", ["leaky_relu", "prelu", "LeakyReLU", "rrelu"])
+def test_leaky_network_with_the_same_biases_is_alive(activation):
+    history = fit(mlp(activation, DEAD), DeadUnitMonitor(data()[0]))
+    assert dead_keys(history) == ["dead_units/hidden_1", "dead_units/hidden_2"]
+    for key in dead_keys(history):
+        assert history.history[key] == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "prelu"])
+def test_never_positive_is_reported_apart(activation):
+    monitor = DeadUnitMonitor(data()[0])
+    monitor.set_model(mlp(activation, DEAD))
+    results = monitor.measure()
+    assert results["inactive_units/hidden_1"] == 1.0
+    assert results["dead_units/hidden_1"] == (1.0 if activation == "relu" else 0.0)
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu"])
+def test_healthy_network_is_alive(activation):
+    history = fit(mlp(activation, units=8), DeadUnitMonitor(data()[0]))
+    for key in dead_keys(history):
+        assert history.history[key][-1] <= 0.25
+
+
+def test_probe_as_x_y_tuple():
+    history = fit(mlp("relu", DEAD), DeadUnitMonitor(data()))
+    assert history.history["dead_units/hidden_1"][0] >= 0.9
+
+
+def test_instances_and_standalone_layers():
+    keras.utils.set_random_seed(0)
+    dense = {"bias_initializer": DEAD}
+    model = keras.Sequential(
+        [
+            keras.Input((8,)),
+            keras.layers.Dense(8, activation=keras.layers.ReLU(), name="keras_relu_inst", **dense),
+            keras.layers.Dense(8, activation=keras_leaky.PReLU(), name="prelu_inst", **dense),
+            keras.layers.Dense(8, name="linear_1", **dense),
+            keras.layers.ReLU(name="keras_relu"),
+            keras.layers.Dense(8, name="linear_2", **dense),
+            keras.layers.Activation("relu", name="act_relu"),
+            keras.layers.Dense(8, name="linear_3", **dense),
+            keras.layers.LeakyReLU(name="keras_leaky"),
+            keras.layers.Dense(8, name="linear_4", **dense),
+            keras.layers.PReLU(name="keras_prelu"),
+            keras.layers.Dense(8, name="linear_5", **dense),
+            keras_leaky.LeakyReLU(name="kl_leaky"),
+            keras.layers.Dense(8, name="linear_6", **dense),
+            keras_leaky.PReLU(name="kl_prelu"),
+            keras.layers.Dense(8, name="linear_7", **dense),
+            keras_leaky.RReLU(name="kl_rrelu", seed=1),
+            keras.layers.Dense(1, activation="softmax", name="out"),
+        ]
+    )
+    history = fit(model, DeadUnitMonitor(data()[0]), epochs=1)
+    dead = {k.split("/", 1)[1]: v[0] for k, v in history.history.items() if "dead" in k}
+    assert set(dead) == {
+        "keras_relu_inst",
+        "prelu_inst",
+        "keras_relu",
+        "act_relu",
+        "keras_leaky",
+        "keras_prelu",
+        "kl_leaky",
+        "kl_prelu",
+        "kl_rrelu",
+    }
+    for name in ("keras_relu_inst", "keras_relu", "act_relu"):
+        assert dead[name] >= 0.9, name
+    for name in ("prelu_inst", "keras_leaky", "kl_leaky", "kl_prelu", "kl_rrelu"):
+        assert dead[name] == 0.0, name
+    # keras.layers.PReLU starts at alpha = 0: ReLU, dead as long as it stays there.
+    assert 0.0 <= dead["keras_prelu"] <= 1.0
+
+
+def test_values_are_fractions_and_keys_say_dead():
+    monitor = DeadUnitMonitor(data()[0])
+    history = fit(mlp("relu", units=8), monitor)
+    assert dead_keys(history)
+    for key, values in history.history.items():
+        if key != "loss":
+            assert all(0.0 <= v <= 1.0 for v in values), key
+    assert set(monitor.fractions) == {k for k in history.history if k != "loss"}
+
+
+def test_model_is_restored():
+    activation = keras_leaky.PReLU()
+    standalone = keras.layers.ReLU()
+    model = keras.Sequential(
+        [
+            keras.Input((8,)),
+            keras.layers.Dense(8, activation=activation),
+            standalone,
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dense(1),
+        ]
+    )
+    x = data()[0]
+    before = keras.ops.convert_to_numpy(model(x))
+    relu_function = model.layers[2].activation
+    monitor = DeadUnitMonitor(x)
+    monitor.set_model(model)
+    monitor.on_epoch_end(0, {})
+    assert model.layers[0].activation is activation
+    assert model.layers[2].activation is relu_function
+    assert "call" not in vars(standalone)
+    assert "activation" not in vars(activation)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model(x)), before)
+    # Training after the callback still works and is unaffected by it.
+    history = fit(model, monitor, epochs=1)
+    assert model.layers[0].activation is activation
+    assert dead_keys(history)
+
+
+def test_threshold_warns_once_per_crossing():
+    monitor = DeadUnitMonitor(data()[0], threshold=0.5)
+    with pytest.warns(DeadUnitWarning) as record:
+        fit(mlp("relu", DEAD), monitor, epochs=3)
+    # Two dead layers, each warned at its first crossing only.
+    messages = sorted(str(w.message) for w in record if issubclass(w.category, DeadUnitWarning))
+    assert len(messages) == 2
+    assert "'hidden_1'" in messages[0] and "'hidden_2'" in messages[1]
+
+
+def test_no_warning_below_threshold():
+    monitor = DeadUnitMonitor(data()[0], threshold=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeadUnitWarning)
+        fit(mlp("prelu", DEAD), monitor)
+
+
+class BatchLogs(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.logs = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.logs.append(dict(logs or {}))
+
+
+def test_every_n_batches_writes_batch_logs():
+    recorder = BatchLogs()
+    monitor = DeadUnitMonitor(data()[0], every_n_batches=2)
+    x, y = data()
+    model = mlp("relu", DEAD)
+    model.compile(keras.optimizers.SGD(0.01), "mse")
+    model.fit(x, y, batch_size=32, epochs=1, callbacks=[monitor, recorder], verbose=0)
+    with_dead = [i for i, logs in enumerate(recorder.logs) if "dead_units/hidden_1" in logs]
+    assert with_dead == [1, 3]
+    assert recorder.logs[1]["dead_units/hidden_1"] >= 0.9
+
+
+def test_conv_units_are_channels():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((6, 6, 2)),
+            keras.layers.Conv2D(4, 3, activation="relu", bias_initializer=DEAD, name="conv"),
+            keras.layers.Conv2D(4, 3, activation="prelu", name="conv_prelu"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(1),
+        ]
+    )
+    x = np.random.default_rng(0).normal(size=(16, 6, 6, 2)).astype("float32")
+    monitor = DeadUnitMonitor(x)
+    monitor.set_model(model)
+    results = monitor.measure()
+    assert results["dead_units/conv"] == 1.0
+    assert results["dead_units/conv_prelu"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"every_n_batches": 0},
+        {"every_n_batches": 1.5},
+        {"threshold": 1.5},
+        {"threshold": True},
+        {"verbose": 2},
+    ],
+)
+def test_invalid_arguments(kwargs):
+    with pytest.raises(ValueError, match="Received"):
+        DeadUnitMonitor(data()[0], **kwargs)
+
+
+def test_nested_model_activations_are_found():
+    keras.utils.set_random_seed(0)
+    inner = keras.Sequential(
+        [keras.Input((8,)), keras.layers.Dense(8, activation="relu", bias_initializer=DEAD)],
+        name="inner",
+    )
+    inputs = keras.Input((8,))
+    outputs = keras.layers.Dense(1)(inner(inputs))
+    model = keras.Model(inputs, outputs)
+    monitor = DeadUnitMonitor(data()[0])
+    monitor.set_model(model)
+    assert monitor.measure()[f"dead_units/{inner.layers[0].name}"] == 1.0
