@@ -16,6 +16,7 @@ import keras
 import numpy as np
 
 import keras_leaky  # noqa: F401 - registers the activation names.
+from keras_leaky.callbacks import DeadUnitMonitor
 
 NAMES = ("relu", "leaky_relu", "prelu", "rrelu")
 
@@ -47,7 +48,11 @@ def build_model(activation: str, seed: int = 0) -> keras.Model:
 
 
 def run(epochs: int = 10, seed: int = 0) -> list[dict]:
-    """Trains, saves and reloads one model per name; returns a row per name."""
+    """Trains, saves and reloads one model per name; returns a row per name.
+
+    `dead_fraction` is the mean, over the hidden activations, of the share of
+    units that pass no gradient for any test input after the last epoch.
+    """
     x_train, y_train, x_test, y_test = _load_digits(seed)
     rows = []
     with tempfile.TemporaryDirectory() as folder:
@@ -55,7 +60,15 @@ def run(epochs: int = 10, seed: int = 0) -> list[dict]:
             start = time.perf_counter()
             model = build_model(name, seed)
             model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-            model.fit(x_train, y_train, epochs=epochs, batch_size=64, verbose=0)
+            history = model.fit(
+                x_train,
+                y_train,
+                epochs=epochs,
+                batch_size=64,
+                verbose=0,
+                callbacks=[DeadUnitMonitor(x_test)],
+            ).history
+            dead = [values[-1] for key, values in history.items() if "dead" in key]
             _, accuracy = model.evaluate(x_test, y_test, verbose=0)
             path = os.path.join(folder, f"{name}.keras")
             model.save(path)
@@ -69,6 +82,7 @@ def run(epochs: int = 10, seed: int = 0) -> list[dict]:
                     "params": model.count_params(),
                     "test_accuracy": float(accuracy),
                     "reload_identical": bool(same),
+                    "dead_fraction": float(np.mean(dead)),
                     "seconds": time.perf_counter() - start,
                 }
             )
@@ -81,10 +95,14 @@ def main() -> int:
         f"backend {keras.backend.backend()}: 8x8 digits, 64-128-64-10 MLP"
     )
     rows = run()
-    print(f"{'activation':<12}{'params':>8}{'test acc':>10}{'reloaded == saved':>19}{'s':>6}")
+    print(
+        f"{'activation':<12}{'params':>8}{'test acc':>10}{'dead units':>12}"
+        f"{'reloaded == saved':>19}{'s':>6}"
+    )
     for row in rows:
         print(
             f"{row['activation']:<12}{row['params']:>8}{row['test_accuracy']:>10.3f}"
+            f"{row['dead_fraction']:>12.1%}"
             f"{'yes' if row['reload_identical'] else 'NO':>19}{row['seconds']:>6.1f}"
         )
     ok = all(row["reload_identical"] for row in rows)
