@@ -73,3 +73,16 @@ def grad(fn: Callable[..., Any], *args: Any, upstream: Any = None) -> list[np.nd
     else:
         raise NotImplementedError(f"No gradient helper for backend {backend!r}")
     return [to_numpy(g) for g in grads]
+
+
+BAD_NONNEGATIVE_NUMBERS = [
+    (-0.1, ValueError),
+    (float("nan"), ValueError),
+    (float("inf"), ValueError),
+    (float("-inf"), ValueError),
+    ("0.1", TypeError),
+    (True, TypeError),
+    (None, TypeError),
+    ([0.1], TypeError),
+]
+"""Values a finite, >= 0 argument must reject, with the error each one raises."""
