@@ -60,6 +60,11 @@ def _as_float_tensor(x: Any) -> Any:
     return x
 
 
+def _tensorflow_fast_path() -> bool:
+    """Whether to use `keras_leaky._tensorflow` (see its docstring for why)."""
+    return keras.backend.backend() == "tensorflow"
+
+
 def _leaky(x: Any, slope: Any) -> Any:
     # PyTorch's kernel: x > 0 ? x : x * slope. NaN fails `x > 0`, so it takes
     # the slope branch and stays NaN; the gradient there is slope * g.
@@ -91,6 +96,10 @@ def leaky_relu(x: Any, negative_slope: float = DEFAULT_NEGATIVE_SLOPE) -> Any:
     """
     negative_slope = check_number("negative_slope", negative_slope, minimum=0)
     x = _as_float_tensor(x)
+    if _tensorflow_fast_path():
+        from keras_leaky import _tensorflow
+
+        return _tensorflow.leaky_relu(x, negative_slope)
     return _leaky(x, ops.cast(negative_slope, x.dtype))
 
 
@@ -120,6 +129,15 @@ def prelu(x: Any, alpha: Any) -> Any:
     """
     x = _as_float_tensor(x)
     alpha = ops.cast(alpha, x.dtype)
+    if _tensorflow_fast_path():
+        from keras_leaky import _tensorflow
+
+        return _tensorflow.prelu(x, alpha)
+    return _prelu(x, alpha)
+
+
+def _prelu(x: Any, alpha: Any) -> Any:
+    """The portable PReLU: the reference the TensorFlow fast path is tested against."""
     positive = x > 0
     # `alpha * where(positive, 0, x)` rather than `alpha * x`: where x = +inf
     # the unselected branch would otherwise give d/dalpha = 0 * inf = NaN.

@@ -119,7 +119,14 @@ def test_prelu_matches_torch(alpha_kind, specials):
     dx, dalpha = grad(leaky_ops.prelu, x, alpha, upstream=upstream)
 
     assert_close(y, expected)
-    assert_same_sign_bits(y, expected)
+    if keras.backend.backend() == "tensorflow":
+        # TensorFlow's form, relu(x) + (-alpha) * relu(-x), is what TFLite maps
+        # to PRELU; it gives +0.0 where PyTorch gives -0.0 (x < 0 with alpha 0,
+        # or a subnormal product that TensorFlow flushes to zero).
+        normal = np.abs(expected) >= np.finfo(np.float32).tiny
+        assert_same_sign_bits(y[normal], expected[normal])
+    else:
+        assert_same_sign_bits(y, expected)
     assert_close(dx, expected_dx)
     assert_close(dalpha, expected_dalpha.reshape(alpha.shape))
 
