@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -11,6 +12,11 @@ from keras_leaky import ops as leaky_ops
 from keras_leaky.registration import register
 
 SHARE_ALL = "all"
+# A bound on the number of alphas, so that a tampered or mistaken shape (say a
+# build_config of (None, 10**6, 10**6)) fails with an error instead of trying
+# to allocate terabytes. 2**28 alphas (1 GiB in float32) is far beyond any
+# real per-element PReLU.
+MAX_ALPHAS = 2**28
 
 
 def _standardize_alpha_initializer(value: Any) -> keras.initializers.Initializer:
@@ -125,6 +131,15 @@ class PReLU(keras.layers.Layer):
 
     def _alpha_shape(self, input_shape: tuple) -> tuple[tuple, dict[int, int]]:
         """Returns alpha's shape and the input axes whose sizes it fixes."""
+        if not all(
+            size is None
+            or (isinstance(size, numbers.Integral) and not isinstance(size, bool) and size >= 0)
+            for size in input_shape
+        ):
+            raise ValueError(
+                "PReLU's input shape must be a tuple of non-negative ints or None. "
+                f"Received: input_shape={input_shape!r}"
+            )
         rank = len(input_shape)
         if self.shared_axes == SHARE_ALL:
             return (), {}
@@ -157,6 +172,12 @@ class PReLU(keras.layers.Layer):
         shape = tuple(fixed.get(i, 1) for i in range(1, rank))
         if self.shared_axes is None and self.data_format == "channels_last":
             shape = (fixed[rank - 1],)  # (C,) broadcasts over any leading axes.
+        if math.prod(shape) > MAX_ALPHAS:
+            raise ValueError(
+                f"PReLU would learn {math.prod(shape)} alphas (shape {shape}), more than "
+                f"{MAX_ALPHAS}; share alpha over more axes with `shared_axes`. "
+                f"Received: input_shape={input_shape}, shared_axes={self.shared_axes}"
+            )
         return shape, fixed
 
     def build(self, input_shape: tuple) -> None:

@@ -9,6 +9,8 @@ import keras
 from keras_leaky import ops as leaky_ops
 from keras_leaky.registration import register
 
+MAX_SEED = 2**31 - 1
+
 
 @register
 class RReLU(keras.layers.Layer):
@@ -46,7 +48,8 @@ class RReLU(keras.layers.Layer):
     Args:
         lower: Finite lower bound of the slope, >= 0. Defaults to 1/8.
         upper: Finite upper bound, >= `lower`. Defaults to 1/3.
-        seed: Optional int for reproducible noise.
+        seed: Optional int in [0, 2**31 - 1] for reproducible noise (the
+            range every backend's random generator accepts).
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
 
     Call arguments:
@@ -66,8 +69,15 @@ class RReLU(keras.layers.Layer):
         **kwargs: Any,
     ) -> None:
         lower, upper = leaky_ops.check_bounds(lower, upper)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise TypeError(f"Argument `seed` must be an int or None. Received: seed={seed!r}")
+        if seed is not None:
+            message = (
+                f"Argument `seed` must be None or an int in [0, {MAX_SEED}]. "
+                f"Received: seed={seed!r}"
+            )
+            if isinstance(seed, bool) or not isinstance(seed, int):
+                raise TypeError(message)
+            if not 0 <= seed <= MAX_SEED:  # Beyond it, some backend's seed type overflows.
+                raise ValueError(message)
         super().__init__(**kwargs)
         self.lower = lower
         self.upper = upper

@@ -264,3 +264,16 @@ def test_initializer_regularizer_constraint_survive_config():
     revived.build((None, 3))
     np.testing.assert_allclose(ops.convert_to_numpy(revived.alpha), [0.1, 0.1, 0.1])
     assert len(revived.losses) == 1
+
+
+def test_absurd_alpha_count_raises_before_allocating():
+    layer = PReLU(shared_axes=[])
+    with pytest.raises(ValueError, match=r"1000000000000 alphas.*shared_axes"):
+        layer.build((None, 10**6, 10**6))
+    assert not layer.built and not layer.weights
+
+
+@pytest.mark.parametrize("input_shape", [(None, "3"), (None, 3.0), (None, -2), (None, True)])
+def test_malformed_input_shape_raises(input_shape):
+    with pytest.raises(ValueError, match="input_shape"):
+        PReLU().build(input_shape)

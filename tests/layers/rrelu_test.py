@@ -7,6 +7,7 @@ from keras import ops
 
 from keras_leaky import LeakyReLU, RReLU
 from tests.backend_utils import BAD_NONNEGATIVE_NUMBERS as BAD_BOUNDS
+from tests.backend_utils import to_numpy
 from tests.harness import FLOAT_DTYPES, run_layer_test
 
 
@@ -71,6 +72,17 @@ def test_rejects_lower_above_upper(lower, upper):
 def test_rejects_bad_seed(seed):
     with pytest.raises(TypeError, match=r"seed.*Received:"):
         RReLU(seed=seed)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**31, 2**70])
+def test_rejects_seed_out_of_every_backends_range(seed):
+    with pytest.raises(ValueError, match=r"seed.*\[0, 2147483647\].*Received:"):
+        RReLU(seed=seed)
+
+
+def test_largest_seed_works():
+    y = RReLU(seed=2**31 - 1)(np.full((4,), -1.0, "float32"), training=True)
+    assert np.all((to_numpy(y) <= -1 / 8) & (to_numpy(y) >= -1 / 3))
 
 
 @pytest.mark.parametrize("lower, upper", [(1.0 / 8.0, 1.0 / 3.0), (0.1, 0.3), (0.0, 1.0)])
