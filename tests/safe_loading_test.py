@@ -96,18 +96,19 @@ def module_object(module, name, config):
     return {"module": module, "class_name": name, "config": config, "registered_name": None}
 
 
+SLOPE = "negative_slope"
 TAMPERINGS = {
-    "slope_string": (set_field("LeakyReLU", "negative_slope", "0.1"), TypeError, "negative_slope"),
-    "slope_negative": (set_field("LeakyReLU", "negative_slope", -1.0), ValueError, "negative_slope"),
-    "slope_nan": (set_field("LeakyReLU", "negative_slope", float("nan")), ValueError, "negative_slope"),
-    "slope_list": (set_field("LeakyReLU", "negative_slope", [0.1]), TypeError, "negative_slope"),
+    "slope_string": (set_field("LeakyReLU", SLOPE, "0.1"), TypeError, SLOPE),
+    "slope_negative": (set_field("LeakyReLU", SLOPE, -1.0), ValueError, SLOPE),
+    "slope_nan": (set_field("LeakyReLU", SLOPE, float("nan")), ValueError, SLOPE),
+    "slope_list": (set_field("LeakyReLU", SLOPE, [0.1]), TypeError, SLOPE),
     "lower_above_upper": (set_field("RReLU", "lower", 0.9), ValueError, "lower"),
     "upper_inf": (set_field("RReLU", "upper", float("inf")), ValueError, "upper"),
     "seed_string": (set_field("RReLU", "seed", "1"), TypeError, "seed"),
     "seed_huge": (set_field("RReLU", "seed", 2**70), ValueError, "seed"),
     "shared_axes_string": (set_field("PReLU", "shared_axes", "x"), ValueError, "shared_axes"),
     "shared_axes_batch": (set_field("PReLU", "shared_axes", [0]), ValueError, "shared_axes"),
-    "data_format": (set_field("PReLU", "data_format", "channels_middle"), ValueError, "data_format"),
+    "data_format": (set_field("PReLU", "data_format", "nchw"), ValueError, "data_format"),
     "extra_key": (set_field("PReLU", "evil", 1), TypeError, "evil"),
     "alpha_init_string": (
         set_field("PReLU", "alpha_initializer", "no_such_initializer"),
