@@ -60,6 +60,17 @@ def _as_float_tensor(x: Any) -> Any:
     return x
 
 
+def _like(value: Any, x: Any) -> Any:
+    """`value` as a tensor of `x`'s dtype.
+
+    Python numbers and lists are converted straight to that dtype: casting
+    them would first make a float32 tensor, rounding a float64 slope.
+    """
+    if isinstance(value, (numbers.Real, list, tuple)):
+        return ops.convert_to_tensor(value, dtype=x.dtype)
+    return ops.cast(value, x.dtype)
+
+
 def _tensorflow_fast_path() -> bool:
     """Whether to use `keras_leaky._tensorflow` (see its docstring for why)."""
     return keras.backend.backend() == "tensorflow"
@@ -96,11 +107,13 @@ def leaky_relu(x: Any, negative_slope: float = DEFAULT_NEGATIVE_SLOPE) -> Any:
     """
     negative_slope = check_number("negative_slope", negative_slope, minimum=0)
     x = _as_float_tensor(x)
-    if _tensorflow_fast_path():
+    # TensorFlow's LeakyRelu takes the slope as a float32 attribute, which would
+    # round it in float64: float64 stays on the portable form.
+    if _tensorflow_fast_path() and keras.backend.standardize_dtype(x.dtype) != "float64":
         from keras_leaky import _tensorflow
 
         return _tensorflow.leaky_relu(x, negative_slope)
-    return _leaky(x, ops.cast(negative_slope, x.dtype))
+    return _leaky(x, _like(negative_slope, x))
 
 
 def prelu(x: Any, alpha: Any) -> Any:
@@ -128,7 +141,7 @@ def prelu(x: Any, alpha: Any) -> Any:
         A tensor of the same shape and dtype as `x`.
     """
     x = _as_float_tensor(x)
-    alpha = ops.cast(alpha, x.dtype)
+    alpha = _like(alpha, x)
     if _tensorflow_fast_path():
         from keras_leaky import _tensorflow
 

@@ -17,16 +17,24 @@ SHARE_ALL = "all"
 # to allocate terabytes. 2**28 alphas (1 GiB in float32) is far beyond any
 # real per-element PReLU.
 MAX_ALPHAS = 2**28
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 def _standardize_alpha_initializer(value: Any) -> keras.initializers.Initializer:
-    if isinstance(value, bool):
+    # None would reach add_weight, which would quietly use Glorot for alpha.
+    if value is None or isinstance(value, bool):
         raise TypeError(
             "Argument `alpha_initializer` must be a number, an initializer or its name. "
             f"Received: alpha_initializer={value!r}"
         )
     if isinstance(value, numbers.Real):
-        value = keras.initializers.Constant(leaky_ops.check_number("alpha_initializer", value))
+        value = leaky_ops.check_number("alpha_initializer", value)
+        if abs(value) > FLOAT32_MAX:  # Keras's Constant goes through float32.
+            raise ValueError(
+                f"Argument `alpha_initializer` must be a number within float32's range "
+                f"(|alpha| <= {FLOAT32_MAX:.4g}). Received: alpha_initializer={value!r}"
+            )
+        value = keras.initializers.Constant(value)
     try:
         return keras.initializers.get(value)
     except (TypeError, ValueError) as error:

@@ -277,3 +277,14 @@ def test_absurd_alpha_count_raises_before_allocating():
 def test_malformed_input_shape_raises(input_shape):
     with pytest.raises(ValueError, match="input_shape"):
         PReLU().build(input_shape)
+
+
+@pytest.mark.parametrize("value", [3.5e38, -1e39])
+def test_rejects_alpha_initializer_beyond_float32(value):
+    with pytest.raises(ValueError, match="alpha_initializer.*float32"):
+        PReLU(alpha_initializer=value)
+
+
+def test_rejects_none_alpha_initializer():
+    with pytest.raises(TypeError, match="alpha_initializer"):
+        PReLU(alpha_initializer=None)
