@@ -15,12 +15,16 @@ differ in two ways that users see:
   only what the backward pass needs: LeakyReLU keeps its *output*, which the
   next layer keeps anyway (`y > 0` exactly where `x > 0` for a slope >= 0),
   not its input as TensorFlow's own `LeakyRelu` gradient does.
+
+And one for correctness: under `tf.distribute`, RReLU's noise differs per
+replica (`per_replica_uniform`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import keras
 import tensorflow as tf
 
 
@@ -82,3 +86,24 @@ def _sum_to_shape(value: tf.Tensor, shape: tf.Tensor) -> tf.Tensor:
     """Sums `value` over the axes along which a tensor of `shape` broadcast."""
     _, axes = tf.raw_ops.BroadcastGradientArgs(s0=tf.shape(value), s1=shape)
     return tf.reshape(tf.reduce_sum(value, axis=axes), shape)
+
+
+def replicas_in_sync() -> int:
+    """How many `tf.distribute` replicas run this code together (1 outside one)."""
+    return tf.distribute.get_replica_context().num_replicas_in_sync
+
+
+def per_replica_uniform(
+    shape: Any, minval: float, maxval: float, dtype: str, seed: keras.random.SeedGenerator
+) -> tf.Tensor:
+    """`keras.random.uniform` that draws different noise on each replica.
+
+    Under `tf.distribute.MirroredStrategy` every replica reads the same
+    (mirrored) seed state, so `keras.random.uniform` would give each replica
+    the same noise, as if the batch were smaller. This folds the replica id
+    into the drawn seed, like per-example noise on one device.
+    """
+    replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+    seed = tf.random.experimental.stateless_fold_in(tf.cast(seed.next(), tf.int64), replica)
+    seed = tf.cast(tf.math.floormod(seed, tf.int32.max), tf.int32)  # XLA wants int32 seeds.
+    return tf.random.stateless_uniform(shape, seed, minval=minval, maxval=maxval, dtype=dtype)
