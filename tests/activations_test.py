@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import textwrap
+import threading
 
 import keras
 import numpy as np
@@ -228,3 +229,35 @@ def test_models_without_keras_leaky_are_unchanged(tmp_path):
         )
     )
     assert load.returncode == 0, load.stderr
+
+
+def test_building_models_from_several_threads_at_once():
+    from concurrent.futures import ThreadPoolExecutor
+
+    barrier = threading.Barrier(6)
+    names = ["prelu", "rrelu", "LeakyReLU", "prelu", "rrelu", "PReLU"]
+
+    def build(index):
+        barrier.wait()  # Start together, so the hooks really overlap.
+        models = []
+        for width in range(3, 9):
+            inputs = keras.Input((4,))
+            hidden = keras.layers.Dense(width, activation=names[index])(inputs)
+            models.append((width, keras.Model(inputs, keras.layers.Dense(2)(hidden))))
+        return models
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(build, range(6)))
+
+    seen = []
+    for index, models in enumerate(results):
+        expected = type(activations.get(names[index]))
+        for width, model in models:
+            activation = model.layers[1].activation
+            assert type(activation) is expected
+            seen.append(activation)
+            if isinstance(activation, keras_leaky.PReLU):
+                # Built with its own host, at its own width: no cross-talk.
+                assert tuple(activation.alpha.shape) == (width,)
+            assert model.predict(np.ones((1, 4), "float32"), verbose=0).shape == (1, 2)
+    assert len({id(a) for a in seen}) == len(seen)
