@@ -140,6 +140,11 @@ def prelu(x: Any, alpha: Any) -> Any:
     Returns:
         A tensor of the same shape and dtype as `x`.
     """
+    if alpha is None or isinstance(alpha, (bool, str, bytes)):
+        raise TypeError(
+            "Argument `alpha` must be a number or a tensor of numbers broadcastable to `x`. "
+            f"Received: alpha={alpha!r}"
+        )
     x = _as_float_tensor(x)
     alpha = _like(alpha, x)
     if _tensorflow_fast_path():

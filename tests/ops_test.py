@@ -331,3 +331,9 @@ def test_rrelu_training_gradient_is_sampled_slope():
 
     np.testing.assert_array_equal(y, np.where(x > 0, x, slopes * x))
     assert_close(dx, np.where(x > 0, 1.0, slopes) * upstream)
+
+
+@pytest.mark.parametrize("alpha", ["0.25", None, True, b"x"])
+def test_prelu_bad_alpha_raises_naming_it(alpha):
+    with pytest.raises(TypeError, match="alpha"):
+        leaky_ops.prelu(np.ones(3, "float32"), alpha)
