@@ -16,8 +16,9 @@ differ in two ways that users see:
   next layer keeps anyway (`y > 0` exactly where `x > 0` for a slope >= 0),
   not its input as TensorFlow's own `LeakyRelu` gradient does.
 
-And one for correctness: under `tf.distribute`, RReLU's noise differs per
-replica (`per_replica_uniform`).
+RReLU in training keeps its output and a seed, and draws its slopes again in
+the backward pass, instead of keeping a tensor of slopes and its input; under
+`tf.distribute` its noise differs per replica (`_draw_seed`).
 """
 
 from __future__ import annotations
@@ -88,22 +89,48 @@ def _sum_to_shape(value: tf.Tensor, shape: tf.Tensor) -> tf.Tensor:
     return tf.reshape(tf.reduce_sum(value, axis=axes), shape)
 
 
-def replicas_in_sync() -> int:
-    """How many `tf.distribute` replicas run this code together (1 outside one)."""
-    return tf.distribute.get_replica_context().num_replicas_in_sync
-
-
-def per_replica_uniform(
-    shape: Any, minval: float, maxval: float, dtype: str, seed: keras.random.SeedGenerator
-) -> tf.Tensor:
-    """`keras.random.uniform` that draws different noise on each replica.
+def _draw_seed(seed: keras.random.SeedGenerator) -> tf.Tensor:
+    """The next seed of `seed`, as `keras.random.uniform` would draw it.
 
     Under `tf.distribute.MirroredStrategy` every replica reads the same
-    (mirrored) seed state, so `keras.random.uniform` would give each replica
-    the same noise, as if the batch were smaller. This folds the replica id
-    into the drawn seed, like per-example noise on one device.
+    (mirrored) seed state, so every replica would draw the same noise, as if
+    the batch were smaller; there the replica id is folded in.
     """
-    replica = tf.distribute.get_replica_context().replica_id_in_sync_group
-    seed = tf.random.experimental.stateless_fold_in(tf.cast(seed.next(), tf.int64), replica)
-    seed = tf.cast(tf.math.floormod(seed, tf.int32.max), tf.int32)  # XLA wants int32 seeds.
-    return tf.random.stateless_uniform(shape, seed, minval=minval, maxval=maxval, dtype=dtype)
+    drawn = seed.next()
+    context = tf.distribute.get_replica_context()
+    if context.num_replicas_in_sync > 1:
+        replica = context.replica_id_in_sync_group
+        drawn = tf.random.experimental.stateless_fold_in(tf.cast(drawn, tf.int64), replica)
+    if drawn.dtype != tf.int32:  # Stateless ops under XLA want int32 seeds (as in Keras).
+        drawn = tf.cast(tf.math.floormod(tf.cast(drawn, tf.int64), tf.int32.max - 1), tf.int32)
+    return drawn
+
+
+def rrelu_training(
+    x: tf.Tensor, lower: float, upper: float, sample_dtype: str, seed: keras.random.SeedGenerator
+) -> tf.Tensor:
+    """RReLU in training that keeps only its output and a seed for the backward pass.
+
+    The slopes are drawn from the seed in the forward pass and drawn again in
+    the backward pass rather than kept: a per-element float tensor less per
+    layer. `y > 0` exactly where `x > 0` (slopes are >= 0), so `y` gives the
+    mask. Draws are the same as `keras.random.uniform`'s for the same state.
+    """
+    drawn = _draw_seed(seed)
+
+    def slopes(shape: tf.Tensor) -> tf.Tensor:
+        sampled = tf.random.stateless_uniform(
+            shape, seed=drawn, minval=lower, maxval=upper, dtype=sample_dtype
+        )
+        return tf.cast(sampled, x.dtype)
+
+    @tf.custom_gradient
+    def forward(x: tf.Tensor) -> tuple[tf.Tensor, Any]:
+        y = tf.where(x > 0, x, x * slopes(tf.shape(x)))
+
+        def backward(upstream: tf.Tensor) -> tf.Tensor:
+            return tf.where(y > 0, upstream, upstream * slopes(tf.shape(y)))
+
+        return y, backward
+
+    return forward(x)

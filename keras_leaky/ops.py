@@ -207,15 +207,11 @@ def rrelu(
         return leaky_relu(x, (lower + upper) / 2.0)
     x = _as_float_tensor(x)
     sample_dtype = "float32" if keras.backend.standardize_dtype(x.dtype) != "float64" else "float64"
-    slopes = _uniform(ops.shape(x), lower, upper, sample_dtype, seed)
-    return _leaky(x, ops.cast(slopes, x.dtype))
-
-
-def _uniform(shape: Any, lower: float, upper: float, dtype: str, seed: Any) -> Any:
-    """`keras.random.uniform`, with each `tf.distribute` replica drawing its own."""
     if _tensorflow_fast_path() and isinstance(seed, keras.random.SeedGenerator):
         from keras_leaky import _tensorflow
 
-        if _tensorflow.replicas_in_sync() > 1:
-            return _tensorflow.per_replica_uniform(shape, lower, upper, dtype, seed)
-    return keras.random.uniform(shape, minval=lower, maxval=upper, dtype=dtype, seed=seed)
+        return _tensorflow.rrelu_training(x, lower, upper, sample_dtype, seed)
+    slopes = keras.random.uniform(
+        ops.shape(x), minval=lower, maxval=upper, dtype=sample_dtype, seed=seed
+    )
+    return _leaky(x, ops.cast(slopes, x.dtype))

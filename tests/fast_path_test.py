@@ -102,6 +102,39 @@ def test_prelu_fast_path_equals_reference(alpha_kind, dtype, compiled):
     assert_same(fast, expected, dtype)
 
 
+@pytest.mark.parametrize("compiled", [False, True], ids=["eager", "xla"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("bounds", [(1 / 8, 1 / 3), (0.0, 0.5), (0.2, 0.2)])
+def test_rrelu_training_fast_path_equals_reference(bounds, dtype, compiled):
+    from keras_leaky import _tensorflow
+
+    lower, upper = bounds
+    sample_dtype = "float64" if dtype == "float64" else "float32"
+    x = make_x((4, 6, 3), seed=5)
+    upstream = np.random.default_rng(6).standard_normal(x.shape).astype(np.float32)
+    # Two generators in the same state: the fast path must draw what Keras draws.
+    fast_seed, reference_seed = keras.random.SeedGenerator(7), keras.random.SeedGenerator(7)
+
+    def fast_fn(x):
+        return _tensorflow.rrelu_training(x, lower, upper, sample_dtype, fast_seed)
+
+    def reference(x):
+        slopes = keras.random.uniform(
+            keras.ops.shape(x), lower, upper, dtype=sample_dtype, seed=reference_seed
+        )
+        return leaky_ops._leaky(x, keras.ops.cast(slopes, x.dtype))
+
+    fast = value_and_grads(fast_fn, [x], dtype, upstream, compiled)
+    expected = value_and_grads(reference, [x], dtype, upstream, compiled)
+    if dtype == "float64":
+        # keras.random.uniform rounds the bounds through float32 (tf.cast of a
+        # Python float); the fast path keeps them in float64.
+        for a, e in zip(fast, expected, strict=True):
+            np.testing.assert_allclose(a, e, rtol=1e-7, atol=1e-7, equal_nan=True)
+    else:
+        assert_same(fast, expected, dtype)
+
+
 def test_public_ops_use_the_fast_paths():
     """Without this the tests above would pass while the layers used the slow path."""
     import tensorflow as tf
@@ -111,6 +144,10 @@ def test_public_ops_use_the_fast_paths():
     assert "LeakyRelu" in {op.type for op in graph.get_operations()}
     graph = tf.function(lambda x: leaky_ops.prelu(x, [0.1, 0.2])).get_concrete_function(x).graph
     assert "Relu" in {op.type for op in graph.get_operations()}
+    seed = keras.random.SeedGenerator(0)
+    rrelu = tf.function(lambda x: leaky_ops.rrelu(x, training=True, seed=seed))
+    graph = rrelu.get_concrete_function(x).graph
+    assert "IdentityN" in {op.type for op in graph.get_operations()}  # custom_gradient
 
 
 def test_prelu_non_finite_alpha_is_all_nan():
