@@ -14,9 +14,11 @@ each backend it measures, on one channels-last float32 tensor (default
   LeakyReLU, PReLU and RReLU (training and inference). Repetitions are
   interleaved (every case once, then again), and the median taken;
 - model level: the peak memory of one training step of a deep MLP (24 Dense
-  layers of 2048 units, batch 2048; increase of the process's peak resident
-  memory over its resident memory before the step, in a fresh process per
-  activation), and the median `model.fit` step time of a small CNN.
+  layers of 2048 units, batch 2048, in a fresh process per activation): on
+  TensorFlow from its allocator's statistics, elsewhere as the rise of the
+  process's peak resident memory over its resident memory before the step
+  (rougher: the C allocator may hold on to freed memory); and the median
+  `model.fit` step time of a small CNN.
 
 It prints a table of ratios to ReLU and writes every raw figure to JSON
 (`--out`, default `benchmarks/results/cpu.json`).
@@ -228,6 +230,14 @@ def mlp_step_peak_mib(activation: str, layers: int, units: int, batch: int) -> f
     y = np.zeros((batch, 1), np.float32)
     small = max(1, batch // 64)
     model.train_on_batch(x[:small], y[:small])  # Trace and compile on a tiny batch.
+    if keras.backend.backend() == "tensorflow":
+        # TensorFlow's own allocator statistics: exact, unlike resident memory.
+        import tensorflow as tf
+
+        tf.config.experimental.reset_memory_stats("CPU:0")
+        before = tf.config.experimental.get_memory_info("CPU:0")["current"]
+        model.train_on_batch(x, y)
+        return (tf.config.experimental.get_memory_info("CPU:0")["peak"] - before) / 2**20
     with open("/proc/self/clear_refs", "w") as clear:
         clear.write("5")  # Resets the peak (VmHWM) to the current resident size.
     before = _resident_kib("VmRSS")
