@@ -72,7 +72,11 @@ def _like(value: Any, x: Any) -> Any:
 
 
 def _tensorflow_fast_path() -> bool:
-    """Whether to use `keras_leaky._tensorflow` (see its docstring for why)."""
+    """Whether to use `keras_leaky._tensorflow` (see its docstring for why).
+
+    On torch, `keras_leaky._torch` is used instead; on JAX the portable forms
+    are what `jax.jit` fuses into one kernel anyway.
+    """
     return keras.backend.backend() == "tensorflow"
 
 
@@ -113,6 +117,12 @@ def leaky_relu(x: Any, negative_slope: float = DEFAULT_NEGATIVE_SLOPE) -> Any:
         from keras_leaky import _tensorflow
 
         return _tensorflow.leaky_relu(x, negative_slope)
+    if keras.backend.backend() == "torch":
+        from keras_leaky import _torch
+
+        y = _torch.leaky_relu(x, negative_slope)
+        if y is not None:
+            return y
     return _leaky(x, _like(negative_slope, x))
 
 
@@ -151,6 +161,12 @@ def prelu(x: Any, alpha: Any) -> Any:
         from keras_leaky import _tensorflow
 
         return _tensorflow.prelu(x, alpha)
+    if keras.backend.backend() == "torch":
+        from keras_leaky import _torch
+
+        y = _torch.prelu(x, alpha)
+        if y is not None:
+            return y
     return _prelu(x, alpha)
 
 
