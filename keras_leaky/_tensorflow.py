@@ -29,8 +29,14 @@ import keras
 import tensorflow as tf
 
 
-def leaky_relu(x: tf.Tensor, negative_slope: float) -> tf.Tensor:
-    """`tf.nn.leaky_relu` with a gradient computed from the output."""
+def leaky_relu(x: tf.Tensor, negative_slope: float) -> tf.Tensor | None:
+    """`tf.nn.leaky_relu` with a gradient computed from the output.
+
+    None in float64: `LeakyRelu` takes the slope as a float32 attribute,
+    which would round it; the portable form keeps it exact.
+    """
+    if x.dtype == tf.float64:
+        return None
 
     @tf.custom_gradient
     def forward(x: tf.Tensor) -> tuple[tf.Tensor, Any]:

@@ -71,13 +71,24 @@ def _like(value: Any, x: Any) -> Any:
     return ops.cast(value, x.dtype)
 
 
-def _tensorflow_fast_path() -> bool:
-    """Whether to use `keras_leaky._tensorflow` (see its docstring for why).
+def _fast_paths() -> Any:
+    """The backend's fast-path module, or None where the portable forms are used.
 
-    On torch, `keras_leaky._torch` is used instead; on JAX the portable forms
-    are what `jax.jit` fuses into one kernel anyway.
+    `keras_leaky._tensorflow` and `keras_leaky._torch` (see their docstrings
+    for why) each offer `leaky_relu(x, slope)` and `prelu(x, alpha)`, which
+    return None where they do not apply. On JAX the portable forms are what
+    `jax.jit` fuses into one kernel anyway.
     """
-    return keras.backend.backend() == "tensorflow"
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        from keras_leaky import _tensorflow
+
+        return _tensorflow
+    if backend == "torch":
+        from keras_leaky import _torch
+
+        return _torch
+    return None
 
 
 def _leaky(x: Any, slope: Any) -> Any:
@@ -111,19 +122,9 @@ def leaky_relu(x: Any, negative_slope: float = DEFAULT_NEGATIVE_SLOPE) -> Any:
     """
     negative_slope = check_number("negative_slope", negative_slope, minimum=0)
     x = _as_float_tensor(x)
-    # TensorFlow's LeakyRelu takes the slope as a float32 attribute, which would
-    # round it in float64: float64 stays on the portable form.
-    if _tensorflow_fast_path() and keras.backend.standardize_dtype(x.dtype) != "float64":
-        from keras_leaky import _tensorflow
-
-        return _tensorflow.leaky_relu(x, negative_slope)
-    if keras.backend.backend() == "torch":
-        from keras_leaky import _torch
-
-        y = _torch.leaky_relu(x, negative_slope)
-        if y is not None:
-            return y
-    return _leaky(x, _like(negative_slope, x))
+    fast = _fast_paths()
+    y = None if fast is None else fast.leaky_relu(x, negative_slope)
+    return _leaky(x, _like(negative_slope, x)) if y is None else y
 
 
 def prelu(x: Any, alpha: Any) -> Any:
@@ -157,17 +158,9 @@ def prelu(x: Any, alpha: Any) -> Any:
         )
     x = _as_float_tensor(x)
     alpha = _like(alpha, x)
-    if _tensorflow_fast_path():
-        from keras_leaky import _tensorflow
-
-        return _tensorflow.prelu(x, alpha)
-    if keras.backend.backend() == "torch":
-        from keras_leaky import _torch
-
-        y = _torch.prelu(x, alpha)
-        if y is not None:
-            return y
-    return _prelu(x, alpha)
+    fast = _fast_paths()
+    y = None if fast is None else fast.prelu(x, alpha)
+    return _prelu(x, alpha) if y is None else y
 
 
 def _prelu(x: Any, alpha: Any) -> Any:
@@ -223,7 +216,7 @@ def rrelu(
         return leaky_relu(x, (lower + upper) / 2.0)
     x = _as_float_tensor(x)
     sample_dtype = "float32" if keras.backend.standardize_dtype(x.dtype) != "float64" else "float64"
-    if _tensorflow_fast_path() and isinstance(seed, keras.random.SeedGenerator):
+    if keras.backend.backend() == "tensorflow" and isinstance(seed, keras.random.SeedGenerator):
         from keras_leaky import _tensorflow
 
         return _tensorflow.rrelu_training(x, lower, upper, sample_dtype, seed)
