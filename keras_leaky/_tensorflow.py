@@ -1,32 +1,39 @@
 """TensorFlow fast paths for `keras_leaky.ops`, and why they exist.
 
 The portable `keras.ops` forms in `keras_leaky.ops` are the reference; on the
-TensorFlow backend `leaky_relu` and `prelu` go through these instead, which
-give the same outputs and gradients (tested in `tests/fast_path_test.py`) and
-differ in two ways that users see:
+TensorFlow backend the ops go through these instead, which give the same
+outputs and gradients (tested in `tests/fast_path_test.py`) and differ in
+three ways that users see:
 
+- **Speed.** Each `keras.ops` call is one pass over memory, run eagerly or
+  in a graph (TensorFlow fuses nothing on CPU unless asked to). PReLU and
+  RReLU run as one XLA kernel per direction instead (`_compiled`), at the
+  cost of a plain ReLU; LeakyReLU is TensorFlow's own one-pass kernel.
+- **Memory.** `tf.custom_gradient` keeps only what the backward pass needs:
+  the *output*, which the next layer keeps anyway (`y > 0` exactly where
+  `x > 0` for slopes >= 0), not the input as TensorFlow's own `LeakyRelu`
+  gradient does, nor a tensor of random slopes. PReLU keeps its input only
+  while some alpha is outside (0, 1].
 - **Deployment.** A TFLite conversion of an exported model maps them to the
   native `LEAKY_RELU` and `PRELU` kernels. The converter recognises
   `tf.nn.leaky_relu` and Keras's PReLU pattern `relu(x) + (-alpha) * relu(-x)`
   with `alpha` of rank `rank(x) - 1`; a `where(x > 0, x, alpha * x)` stays
-  three generic ops.
-- **Gradients.** `tf.custom_gradient` gives PyTorch's derivatives (the slope
-  at `x = 0`, where the `relu` pattern's own gradient would be 0) and keeps
-  only what the backward pass needs: LeakyReLU keeps its *output*, which the
-  next layer keeps anyway (`y > 0` exactly where `x > 0` for a slope >= 0),
-  not its input as TensorFlow's own `LeakyRelu` gradient does.
+  three generic ops. Where no gradient is taken (an exported or served
+  graph) PReLU is that pattern as plain ops, which tf2onnx can convert too.
 
-RReLU in training keeps its output and a seed, and draws its slopes again in
-the backward pass, instead of keeping a tensor of slopes and its input; under
-`tf.distribute` its noise differs per replica (`_draw_seed`).
+The derivatives are PyTorch's (the slope at `x = 0`, where the `relu`
+pattern's own gradient would be 0). Under `tf.distribute`, RReLU's noise
+differs per replica (`_per_replica`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import keras
 import tensorflow as tf
+
+from keras_leaky import _noise
+from keras_leaky import ops as leaky_ops
 
 
 def leaky_relu(x: tf.Tensor, negative_slope: float) -> tf.Tensor | None:
@@ -66,77 +73,145 @@ def _alpha_for_tflite(alpha: tf.Tensor, rank: int) -> tf.Tensor:
     return alpha
 
 
-def prelu(x: tf.Tensor, alpha: tf.Tensor) -> tf.Tensor:
-    """PReLU in the pattern TFLite maps to `PRELU`, with PyTorch's gradients.
+def _compiled(function: Any) -> Any:
+    """`function` as one XLA kernel, compiled once per input shape and dtype.
 
-    `alpha` has `x`'s dtype and broadcasts against `x`.
+    Called eagerly or from a graph, the element-wise math runs as one fused
+    loop instead of one pass over memory per op; inside a function that is
+    itself XLA-compiled it is simply inlined, and TFLite's converter inlines
+    it too (so the patterns it matches survive).
+    """
+    return tf.function(function, jit_compile=True, reduce_retracing=True, autograph=False)
+
+
+@_compiled
+def _prelu_forward(x: tf.Tensor, alpha: tf.Tensor) -> tf.Tensor:
+    return tf.nn.relu(x) + (-alpha) * tf.nn.relu(-x)
+
+
+@_compiled
+def _prelu_backward(
+    upstream: tf.Tensor,
+    saved: tf.Tensor,
+    alpha: tf.Tensor,
+    saved_is_output: tf.Tensor,
+    axes: tuple[int, ...],
+) -> tuple[tf.Tensor, tf.Tensor]:
+    # With 0 < alpha <= 1, y > 0 exactly where x > 0, and x = y / alpha where
+    # x <= 0 (y cannot overflow); otherwise `saved` is x itself.
+    positive = saved > 0
+    grad_x = tf.where(positive, upstream, alpha * upstream)
+    negative_input = tf.where(saved_is_output, saved / alpha, saved)
+    # x * g where x <= 0, exactly 0 elsewhere (also at x = +inf).
+    grad_alpha = tf.where(positive, tf.zeros_like(saved), negative_input * upstream)
+    return grad_x, tf.reshape(tf.reduce_sum(grad_alpha, axis=list(axes)), tf.shape(alpha))
+
+
+def _gradient_may_be_taken() -> bool:
+    """Whether a `tf.GradientTape` is recording (TensorFlow has no public query)."""
+    try:
+        from tensorflow.python.eager import record
+    except ImportError:  # Moved: assume a tape, which only costs the plain export form.
+        return True
+    return record.could_possibly_record()
+
+
+def _broadcasts_into(alpha: tf.Tensor, x: tf.Tensor) -> bool:
+    """Whether `alpha` has a static shape that broadcasts into `x`'s, axis by axis."""
+    if x.shape.rank is None or not alpha.shape.is_fully_defined():
+        return False
+    if alpha.shape.rank > x.shape.rank:
+        return False
+    trailing = x.shape[x.shape.rank - alpha.shape.rank :]
+    return all(a == 1 or a == b for a, b in zip(alpha.shape, trailing, strict=True))
+
+
+def prelu(x: tf.Tensor, alpha: tf.Tensor) -> tf.Tensor | None:
+    """PReLU as one XLA kernel each way, in the pattern TFLite maps to `PRELU`.
+
+    `alpha` has `x`'s dtype. None where `alpha` does not broadcast into `x`
+    with a static shape (the portable form handles that). While every alpha
+    is in (0, 1] the backward pass keeps the output, which the next layer
+    keeps anyway, instead of the input.
     """
     alpha = _alpha_for_tflite(alpha, x.shape.rank or 0)
+    if not _broadcasts_into(alpha, x):
+        return None
+    # The axes `alpha` broadcasts along (it is right-aligned with x).
+    offset = x.shape.rank - alpha.shape.rank
+    axes = tuple(range(offset)) + tuple(offset + i for i, n in enumerate(alpha.shape) if n == 1)
+
+    taped = _gradient_may_be_taken()
+    if tf.executing_eagerly() and not taped:
+        return _prelu_forward(x, alpha)  # Nothing can differentiate this.
+    # A graph no gradient is taken of is one being exported or served: there
+    # the pattern stays plain ops, which tf2onnx cannot see into a kernel for.
+    kernel = _prelu_forward if taped else _prelu_forward.python_function
 
     @tf.custom_gradient
     def forward(x: tf.Tensor, alpha: tf.Tensor) -> tuple[tf.Tensor, Any]:
-        y = tf.nn.relu(x) + (-alpha) * tf.nn.relu(-x)
+        y = kernel(x, alpha)
+        saved_is_output = tf.reduce_all((alpha > 0) & (alpha <= 1))
+        # A branch, not a select: the tensor not chosen is not kept.
+        saved = tf.cond(saved_is_output, lambda: y, lambda: x)
 
         def backward(upstream: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            positive = x > 0
-            grad_x = tf.where(positive, upstream, alpha * upstream)
-            # x * g where x <= 0, exactly 0 elsewhere (also at x = +inf).
-            grad_alpha = tf.where(positive, tf.zeros_like(x), x * upstream)
-            return grad_x, _sum_to_shape(grad_alpha, tf.shape(alpha))
+            return _prelu_backward(upstream, saved, alpha, saved_is_output, axes)
 
         return y, backward
 
     return forward(x, alpha)
 
 
-def _sum_to_shape(value: tf.Tensor, shape: tf.Tensor) -> tf.Tensor:
-    """Sums `value` over the axes along which a tensor of `shape` broadcast."""
-    _, axes = tf.raw_ops.BroadcastGradientArgs(s0=tf.shape(value), s1=shape)
-    return tf.reshape(tf.reduce_sum(value, axis=axes), shape)
+def _per_replica(key: tf.Tensor) -> tf.Tensor:
+    """`key`, made distinct per replica under `tf.distribute`.
 
-
-def _draw_seed(seed: keras.random.SeedGenerator) -> tf.Tensor:
-    """The next seed of `seed`, as `keras.random.uniform` would draw it.
-
-    Under `tf.distribute.MirroredStrategy` every replica reads the same
-    (mirrored) seed state, so every replica would draw the same noise, as if
-    the batch were smaller; there the replica id is folded in.
+    Under `MirroredStrategy` every replica reads the same (mirrored) seed
+    state, so every replica would draw the same noise, as if the batch were
+    smaller; there the replica id is folded in.
     """
-    drawn = seed.next()
     context = tf.distribute.get_replica_context()
-    if context.num_replicas_in_sync > 1:
+    if context is not None and context.num_replicas_in_sync > 1:
         replica = context.replica_id_in_sync_group
-        drawn = tf.random.experimental.stateless_fold_in(tf.cast(drawn, tf.int64), replica)
-    if drawn.dtype != tf.int32:  # Stateless ops under XLA want int32 seeds (as in Keras).
-        drawn = tf.cast(tf.math.floormod(tf.cast(drawn, tf.int64), tf.int32.max - 1), tf.int32)
-    return drawn
+        key = tf.random.experimental.stateless_fold_in(tf.cast(key, tf.int64), replica)
+        key = tf.cast(tf.math.floormod(key, _noise.KEY_MAX), tf.int32)
+    return key
 
 
-def rrelu_training(
-    x: tf.Tensor, lower: float, upper: float, sample_dtype: str, seed: keras.random.SeedGenerator
+@_compiled
+def _rrelu_forward(x: tf.Tensor, key: tf.Tensor, lower: float, upper: float) -> tf.Tensor:
+    return leaky_ops._rrelu(x, key, lower, upper)
+
+
+@_compiled
+def _rrelu_backward(
+    upstream: tf.Tensor, y: tf.Tensor, key: tf.Tensor, lower: float, upper: float
 ) -> tf.Tensor:
-    """RReLU in training that keeps only its output and a seed for the backward pass.
+    # Slopes are >= 0, so y > 0 exactly where x > 0.
+    slopes = _noise.uniform_like(y, key, lower, upper)
+    return tf.where(y > 0, upstream, upstream * slopes)
 
-    The slopes are drawn from the seed in the forward pass and drawn again in
-    the backward pass rather than kept: a per-element float tensor less per
-    layer. `y > 0` exactly where `x > 0` (slopes are >= 0), so `y` gives the
-    mask. Draws are the same as `keras.random.uniform`'s for the same state.
+
+def rrelu_training(x: tf.Tensor, key: tf.Tensor, lower: float, upper: float) -> tf.Tensor:
+    """RReLU in training as one XLA kernel each way, keeping only its output.
+
+    The slopes (`keras_leaky._noise`) are computed inside the kernel from
+    `key`, in the forward pass and again in the backward pass: no tensor of
+    slopes or random bits is ever in memory, and the backward pass needs only
+    the output, which the next layer keeps anyway.
     """
-    drawn = _draw_seed(seed)
+    key = _per_replica(key)
 
-    def slopes(shape: tf.Tensor) -> tf.Tensor:
-        sampled = tf.random.stateless_uniform(
-            shape, seed=drawn, minval=lower, maxval=upper, dtype=sample_dtype
-        )
-        return tf.cast(sampled, x.dtype)
-
+    # Flat, so that the kernel sees rank 1 whatever the shape (the index of an
+    # element, and so its slope, is that of the flattened tensor either way).
     @tf.custom_gradient
     def forward(x: tf.Tensor) -> tuple[tf.Tensor, Any]:
-        y = tf.where(x > 0, x, x * slopes(tf.shape(x)))
+        y = _rrelu_forward(tf.reshape(x, [-1]), key, lower, upper)
 
         def backward(upstream: tf.Tensor) -> tf.Tensor:
-            return tf.where(y > 0, upstream, upstream * slopes(tf.shape(y)))
+            grad = _rrelu_backward(tf.reshape(upstream, [-1]), y, key, lower, upper)
+            return tf.reshape(grad, tf.shape(upstream))
 
-        return y, backward
+        return tf.reshape(y, tf.shape(x)), backward
 
     return forward(x)

@@ -16,6 +16,8 @@ from typing import Any
 import keras
 from keras import ops
 
+from keras_leaky import _noise
+
 DEFAULT_NEGATIVE_SLOPE = 0.2
 DEFAULT_RRELU_LOWER = 1.0 / 8.0
 DEFAULT_RRELU_UPPER = 1.0 / 3.0
@@ -215,12 +217,18 @@ def rrelu(
     if not training:
         return leaky_relu(x, (lower + upper) / 2.0)
     x = _as_float_tensor(x)
-    sample_dtype = "float32" if keras.backend.standardize_dtype(x.dtype) != "float64" else "float64"
-    if keras.backend.backend() == "tensorflow" and isinstance(seed, keras.random.SeedGenerator):
+    key = _noise.draw_key(seed)
+    if keras.backend.backend() == "tensorflow":
         from keras_leaky import _tensorflow
 
-        return _tensorflow.rrelu_training(x, lower, upper, sample_dtype, seed)
-    slopes = keras.random.uniform(
-        ops.shape(x), minval=lower, maxval=upper, dtype=sample_dtype, seed=seed
-    )
-    return _leaky(x, ops.cast(slopes, x.dtype))
+        return _tensorflow.rrelu_training(x, key, lower, upper)
+    return _rrelu(x, key, lower, upper)
+
+
+def _rrelu(x: Any, key: Any, lower: float, upper: float) -> Any:
+    """RReLU in training with the slopes `key` gives (`keras_leaky._noise`).
+
+    The portable form, and the reference the TensorFlow fast path is tested
+    against.
+    """
+    return _leaky(x, _noise.uniform_like(x, key, lower, upper))
