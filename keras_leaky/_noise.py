@@ -61,6 +61,8 @@ def uniform_like(x: Any, key: Any, lower: float, upper: float) -> Any:
     index = ops.reshape(ops.arange(ops.size(x), dtype="int32"), ops.shape(x))
     h = _fmix32(ops.add(ops.multiply(index, _GOLDEN), key[0]))
     h = _fmix32(ops.bitwise_xor(h, key[1]))
-    unit = ops.multiply(ops.cast(_shift_right(h, 8), dtype), 2.0**-24)
-    slopes = ops.add(ops.multiply(unit, upper - lower), lower)
+    unit = ops.multiply(ops.cast(_shift_right(h, 8), dtype), 2.0**-24)  # Exact.
+    # The bounds as tensors of `dtype`: a Python float would pass through floatx.
+    width, lower = (ops.convert_to_tensor(v, dtype) for v in (upper - lower, lower))
+    slopes = ops.add(ops.multiply(unit, width), lower)
     return ops.cast(slopes, x.dtype)
