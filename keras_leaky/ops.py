@@ -191,6 +191,11 @@ def rrelu(
     a = (lower + upper) / 2              at inference
     ```
 
+    In training, each call draws a key from `seed` with `keras.random` and
+    each element's slope is a hash of the key and the element's index
+    (`keras_leaky._noise`): the same slopes on every backend for the same
+    key, and no random tensor to keep for the backward pass.
+
     At inference this is exactly `leaky_relu(x, (lower + upper) / 2)`. The
     slope itself is sampled, as in PyTorch. Xu et al. instead sample
     `a ~ U(3, 8)` and divide by it: their test slope is `1 / 5.5`; use
