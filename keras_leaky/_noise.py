@@ -28,9 +28,9 @@ from keras import ops
 # Keys are drawn in [0, KEY_MAX): every backend's int32 random ints reach it.
 KEY_MAX = 2**31 - 1
 # 0x9E3779B1, 0x85EBCA6B, 0xC2B2AE35 as int32: the arithmetic wraps around.
-_GOLDEN = -1640531535
-_MURMUR_1 = -2048144789
-_MURMUR_2 = -1028477387
+GOLDEN = -1640531535
+MURMUR_1 = -2048144789
+MURMUR_2 = -1028477387
 
 
 def draw_key(seed: int | keras.random.SeedGenerator | None) -> Any:
@@ -45,9 +45,9 @@ def _shift_right(h: Any, bits: int) -> Any:
 
 def _fmix32(h: Any) -> Any:
     h = ops.bitwise_xor(h, _shift_right(h, 16))
-    h = ops.multiply(h, _MURMUR_1)
+    h = ops.multiply(h, MURMUR_1)
     h = ops.bitwise_xor(h, _shift_right(h, 13))
-    h = ops.multiply(h, _MURMUR_2)
+    h = ops.multiply(h, MURMUR_2)
     return ops.bitwise_xor(h, _shift_right(h, 16))
 
 
@@ -59,7 +59,7 @@ def uniform_like(x: Any, key: Any, lower: float, upper: float) -> Any:
     dtype = "float64" if keras.backend.standardize_dtype(x.dtype) == "float64" else "float32"
     key = ops.cast(key, "int32")
     index = ops.reshape(ops.arange(ops.size(x), dtype="int32"), ops.shape(x))
-    h = _fmix32(ops.add(ops.multiply(index, _GOLDEN), key[0]))
+    h = _fmix32(ops.add(ops.multiply(index, GOLDEN), key[0]))
     h = _fmix32(ops.bitwise_xor(h, key[1]))
     unit = ops.multiply(ops.cast(_shift_right(h, 8), dtype), 2.0**-24)  # Exact.
     # The bounds as tensors of `dtype`: a Python float would pass through floatx.

@@ -4,14 +4,28 @@ On the torch backend the portable `where(x > 0, x, slope * x)` runs as
 several kernels (a comparison, a product, a select), each a full pass over
 memory; PyTorch's own `F.leaky_relu` and `F.prelu` are one kernel each, with
 the same numerics (PyTorch is the reference the portable forms are tested
-against). The portable forms stay the reference: `tests/fast_path_test.py`
-compares both, outputs and gradients, at 0, NaN, +-inf, in every float dtype.
+against). RReLU's hashed slopes (`keras_leaky._noise`) are about thirty
+integer operations per element: as whole-tensor eager ops each is a pass over
+memory, so `rrelu_training` runs them in place on cache-sized chunks, and
+its backward pass computes them again instead of keeping them. The portable
+forms stay the reference: `tests/torch_fast_path_test.py` compares both,
+outputs and gradients, at 0, NaN, +-inf, in every float dtype.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import torch
 import torch.nn.functional as F
+
+from keras_leaky import _noise
+
+# Elements hashed at a time on the CPU: a chunk's int32 and float32 buffers
+# (1 MiB each) stay in cache through the thirty operations. Other devices
+# take the tensor in one chunk (one kernel launch per operation).
+CPU_CHUNK = 1 << 18
 
 
 def leaky_relu(x: torch.Tensor, negative_slope: float) -> torch.Tensor | None:
@@ -44,3 +58,84 @@ def prelu(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor | None:
     if x.shape[1] == channels and alpha.shape == (channels,) + (1,) * (x.ndim - 2):
         return F.prelu(x, alpha.reshape(channels))  # channels_first: (C, 1, ..., 1)
     return None
+
+
+def rrelu_training(
+    x: torch.Tensor, key: torch.Tensor, lower: float, upper: float
+) -> torch.Tensor | None:
+    """RReLU in training with the slopes `key` gives, keeping only its output.
+
+    None under `torch.compile`, which fuses the portable form into one kernel.
+    """
+    if torch.compiler.is_compiling():
+        return None
+    return _RReLU.apply(x, key, lower, upper)
+
+
+class _RReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(
+        ctx: Any, x: torch.Tensor, key: torch.Tensor, lower: float, upper: float
+    ) -> torch.Tensor:
+        flat = x.reshape(-1)
+        y = torch.empty(x.shape, dtype=x.dtype, device=x.device)
+        out = y.view(-1)
+        for part, slopes in _slope_chunks(flat, key, lower, upper):
+            torch.where(flat[part] > 0, flat[part], slopes.mul_(flat[part]), out=out[part])
+        ctx.save_for_backward(y, key)
+        ctx.bounds = lower, upper
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, upstream: torch.Tensor) -> tuple[torch.Tensor, None, None, None]:
+        y, key = ctx.saved_tensors
+        flat, upstream = y.view(-1), upstream.reshape(-1)
+        grad = torch.empty_like(upstream)
+        # Slopes are >= 0, so y > 0 exactly where x > 0 (NaN takes the slope).
+        for part, slopes in _slope_chunks(flat, key, *ctx.bounds):
+            g = upstream[part]
+            torch.where(flat[part] > 0, g, slopes.mul_(g), out=grad[part])
+        return grad.view(y.shape), None, None, None
+
+
+def _slope_chunks(
+    flat: torch.Tensor, key: torch.Tensor, lower: float, upper: float
+) -> Iterator[tuple[slice, torch.Tensor]]:
+    """`(part, slopes)` over `flat`: `_noise.uniform_like`'s slopes for `flat[part]`.
+
+    The same integer and float operations as `uniform_like`, in place in
+    buffers of one chunk; `slopes` is a buffer of `flat`'s dtype that the
+    caller may overwrite.
+    """
+    n = flat.numel()
+    size = max(1, min(n, CPU_CHUNK if flat.device.type == "cpu" else n))
+    device = flat.device
+    compute = torch.float64 if flat.dtype == torch.float64 else torch.float32
+    weyl = torch.arange(size, dtype=torch.int32, device=device).mul_(_noise.GOLDEN)
+    h, scratch = torch.empty_like(weyl), torch.empty_like(weyl)
+    unit = torch.empty(size, dtype=compute, device=device)
+    width, low = (torch.tensor(v, dtype=compute, device=device) for v in (upper - lower, lower))
+    key0, key1 = key.to(device=device, dtype=torch.int32)
+    for start in range(0, n, size):
+        part = slice(start, min(start + size, n))
+        m = part.stop - start
+        # (start + i) * GOLDEN + key0, wrapping around as int32 does.
+        offset = (start * _noise.GOLDEN + 2**31) % 2**32 - 2**31
+        torch.add(weyl[:m], offset, out=h[:m]).add_(key0)
+        _fmix32_(h[:m], scratch[:m])
+        _fmix32_(h[:m].bitwise_xor_(key1), scratch[:m])
+        _shift_right(h[:m], 8, out=scratch[:m])
+        slopes = unit[:m].copy_(scratch[:m]).mul_(2.0**-24).mul_(width).add_(low)
+        yield part, slopes.to(flat.dtype)
+
+
+def _shift_right(h: torch.Tensor, bits: int, out: torch.Tensor) -> torch.Tensor:
+    """Logical right shift of int32 into `out` (torch's `>>` is arithmetic)."""
+    return torch.bitwise_right_shift(h, bits, out=out).bitwise_and_((1 << (32 - bits)) - 1)
+
+
+def _fmix32_(h: torch.Tensor, scratch: torch.Tensor) -> None:
+    """MurmurHash3's finaliser, in place (`_noise._fmix32`)."""
+    h.bitwise_xor_(_shift_right(h, 16, out=scratch)).mul_(_noise.MURMUR_1)
+    h.bitwise_xor_(_shift_right(h, 13, out=scratch)).mul_(_noise.MURMUR_2)
+    h.bitwise_xor_(_shift_right(h, 16, out=scratch))

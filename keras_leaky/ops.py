@@ -77,8 +77,9 @@ def _fast_paths() -> Any:
     """The backend's fast-path module, or None where the portable forms are used.
 
     `keras_leaky._tensorflow` and `keras_leaky._torch` (see their docstrings
-    for why) each offer `leaky_relu(x, slope)` and `prelu(x, alpha)`, which
-    return None where they do not apply. On JAX the portable forms are what
+    for why) each offer `leaky_relu(x, slope)`, `prelu(x, alpha)` and
+    `rrelu_training(x, key, lower, upper)`, which return None where they do
+    not apply. On JAX the portable forms are what
     `jax.jit` fuses into one kernel anyway.
     """
     backend = keras.backend.backend()
@@ -166,7 +167,7 @@ def prelu(x: Any, alpha: Any) -> Any:
 
 
 def _prelu(x: Any, alpha: Any) -> Any:
-    """The portable PReLU: the reference the TensorFlow fast path is tested against."""
+    """The portable PReLU: the reference the fast paths are tested against."""
     positive = x > 0
     # `alpha * where(positive, 0, x)` rather than `alpha * x`: where x = +inf
     # the unselected branch would otherwise give d/dalpha = 0 * inf = NaN.
@@ -223,17 +224,14 @@ def rrelu(
         return leaky_relu(x, (lower + upper) / 2.0)
     x = _as_float_tensor(x)
     key = _noise.draw_key(seed)
-    if keras.backend.backend() == "tensorflow":
-        from keras_leaky import _tensorflow
-
-        return _tensorflow.rrelu_training(x, key, lower, upper)
-    return _rrelu(x, key, lower, upper)
+    fast = _fast_paths()
+    y = None if fast is None else fast.rrelu_training(x, key, lower, upper)
+    return _rrelu(x, key, lower, upper) if y is None else y
 
 
 def _rrelu(x: Any, key: Any, lower: float, upper: float) -> Any:
     """RReLU in training with the slopes `key` gives (`keras_leaky._noise`).
 
-    The portable form, and the reference the TensorFlow fast path is tested
-    against.
+    The portable form, and the reference the fast paths are tested against.
     """
     return _leaky(x, _noise.uniform_like(x, key, lower, upper))

@@ -97,3 +97,53 @@ def test_leaky_relu_slope_beyond_the_dtype_uses_the_portable_form():
     assert _torch.leaky_relu(torch.zeros(2, dtype=torch.float16), 7e4) is None
     y = leaky_ops.leaky_relu(torch.zeros(2, dtype=torch.float16), 7e4)
     assert torch.isnan(y).all()  # 0 * inf, as the reference computes it in float16
+
+
+@pytest.mark.parametrize("chunk", [5, 1 << 18], ids=["many_chunks", "one_chunk"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("bounds", [(1 / 8, 1 / 3), (0.0, 0.5), (0.2, 0.2)])
+def test_rrelu_training_fast_path_equals_reference(bounds, dtype, chunk, monkeypatch):
+    from keras_leaky import _noise, _torch
+
+    monkeypatch.setattr(_torch, "CPU_CHUNK", chunk)  # 5: chunks start at odd offsets.
+    x = make_x((4, 6, 3), seed=5)
+    upstream = np.random.default_rng(6).standard_normal(x.shape).astype(np.float32)
+    key = _noise.draw_key(7)  # One key: both must compute the same slopes from it.
+
+    fast = value_and_grads(lambda x: _torch.rrelu_training(x, key, *bounds), [x], dtype, upstream)
+    expected = value_and_grads(lambda x: leaky_ops._rrelu(x, key, *bounds), [x], dtype, upstream)
+    assert_same(fast, expected, dtype)
+    np.testing.assert_array_equal(fast[0], expected[0])  # The very same slopes.
+
+
+def test_rrelu_training_keeps_only_its_output():
+    """The backward pass computes the slopes again: nothing of x's size but y is saved."""
+    import torch
+
+    x = torch.randn(8, 16, requires_grad=True)
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        y = leaky_ops.rrelu(x, training=True, seed=1)
+    assert type(y.grad_fn).__name__ == "_RReLUBackward"
+    assert sorted(t.numel() for t in saved) == [2, x.numel()]  # The key and y.
+    assert any(t is y for t in saved)
+
+
+def test_rrelu_under_torch_compile_uses_the_portable_form():
+    """`torch.compile` fuses the portable form; the chunked loop would be unrolled."""
+    import torch
+
+    from keras_leaky import _noise, _torch
+
+    key = _noise.draw_key(3)
+    x = torch.tensor(make_x((4, 6, 3), seed=8))
+    seen = []
+
+    def fn(x):
+        seen.append(_torch.rrelu_training(x, key, 0.1, 0.3))
+        return leaky_ops._rrelu(x, key, 0.1, 0.3)
+
+    compiled = torch.compile(fn, backend="eager", fullgraph=True)(x)
+    assert seen == [None]
+    eager = _torch.rrelu_training(x, key, 0.1, 0.3)
+    np.testing.assert_array_equal(compiled.numpy(), eager.numpy())
