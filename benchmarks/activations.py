@@ -16,8 +16,10 @@ each backend it measures, on one channels-last float32 tensor (default
 - model level: the peak memory of one training step of a deep MLP (24 Dense
   layers of 2048 units, batch 2048, in a fresh process per activation): on
   TensorFlow from its allocator's statistics, elsewhere as the rise of the
-  process's peak resident memory over its resident memory before the step
-  (rougher: the C allocator may hold on to freed memory); and the median
+  process's peak resident memory over its resident memory before the step,
+  with glibc's allocator told to return every block of 64 KiB or more to the
+  system when it is freed (by default it keeps freed memory, and the figures
+  then depend on what happened before the step); and the median
   `model.fit` step time of a small CNN.
 
 It prints a table of ratios to ReLU and writes every raw figure to JSON
@@ -48,6 +50,9 @@ CASES = [
     "rrelu_inference",
 ]
 MODES = ["forward_eager", "backward_eager", "forward_compiled", "backward_compiled"]
+# glibc: a fixed mmap threshold (which also stops it from rising) and no
+# trimming slack, so that resident memory follows what is allocated.
+EXACT_MALLOC = {"MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"}
 
 
 def make_layer(case: str):
@@ -312,7 +317,12 @@ def run_backend(args) -> dict:
             f"{args.mlp[1]}, {args.mlp[2]}))"
         )
         out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+            env={**os.environ, **EXACT_MALLOC},
         )
         result["mlp_peak_mib"][case] = float(out.stdout.strip().splitlines()[-1])
     return result
