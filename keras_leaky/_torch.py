@@ -29,15 +29,34 @@ CPU_CHUNK = 1 << 18
 
 
 def leaky_relu(x: torch.Tensor, negative_slope: float) -> torch.Tensor | None:
-    """`F.leaky_relu`, or None for a slope beyond `x`'s dtype's range.
+    """`F.leaky_relu` with a gradient computed from its output.
 
-    Such a slope is inf in the reference (so `0 * slope` is NaN), while
+    PyTorch's own gradient keeps the input; the output says the same
+    (`y > 0` exactly where `x > 0` for a slope >= 0) and is what the next
+    layer keeps anyway. None for a slope beyond `x`'s dtype's range: that
+    slope is inf in the reference (so `0 * slope` is NaN), while
     `F.leaky_relu` raises for it in float32 and multiplies in float32 for
     float16: the portable form keeps the reference's answer.
     """
     if negative_slope > torch.finfo(x.dtype).max:
         return None
-    return F.leaky_relu(x, negative_slope)
+    return _LeakyReLU.apply(x, negative_slope)
+
+
+class _LeakyReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, negative_slope: float) -> torch.Tensor:
+        y = F.leaky_relu(x, negative_slope)
+        ctx.save_for_backward(y)
+        ctx.negative_slope = negative_slope
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, upstream: torch.Tensor) -> tuple[torch.Tensor, None]:
+        (y,) = ctx.saved_tensors
+        # PyTorch's own kernel for the gradient of an in-place leaky_relu_.
+        grad = torch.ops.aten.leaky_relu_backward(upstream, y, ctx.negative_slope, True)
+        return grad, None
 
 
 def prelu(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor | None:
@@ -46,18 +65,59 @@ def prelu(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor | None:
     `F.prelu` takes a scalar or one alpha per channel on axis 1; keras_leaky's
     channel-wise alpha is on the last axis, reached with a (free) `movedim`
     view. Other alpha shapes (per element, ...) return None: use the portable
-    form.
+    form. On the CPU, while every alpha is in (0, 1], the gradient is
+    computed from the output instead of the input (`_PReLU`).
     """
     if alpha.numel() == 1 and alpha.ndim <= x.ndim:
-        return F.prelu(x, alpha.reshape(1))
+        return _prelu(x, alpha.reshape(1))
     if x.ndim < 2 or alpha.ndim == 0:
         return None
     channels = alpha.shape[0]
     if alpha.ndim == 1 and x.shape[-1] == channels:  # channels_last: (C,)
-        return F.prelu(x.movedim(-1, 1), alpha).movedim(1, -1)
+        return _prelu(x.movedim(-1, 1), alpha).movedim(1, -1)
     if x.shape[1] == channels and alpha.shape == (channels,) + (1,) * (x.ndim - 2):
-        return F.prelu(x, alpha.reshape(channels))  # channels_first: (C, 1, ..., 1)
+        return _prelu(x, alpha.reshape(channels))  # channels_first: (C, 1, ..., 1)
     return None
+
+
+def _prelu(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """`F.prelu(x, weight)`, keeping the output for the gradient where that is exact.
+
+    Which to keep depends on alpha's values: read on the host for CPU tensors
+    only (on an accelerator that read would stall the queue of kernels).
+    """
+    if (
+        x.device.type == "cpu"
+        and not torch.compiler.is_compiling()
+        and bool(((weight > 0) & (weight <= 1)).all())
+    ):
+        return _PReLU.apply(x, weight)
+    return F.prelu(x, weight)
+
+
+class _PReLU(torch.autograd.Function):
+    """`F.prelu` with every alpha in (0, 1], differentiated from its output.
+
+    There `y > 0` exactly where `x > 0`, and `y = alpha * x` elsewhere, so
+    the alpha gradient `sum(x * g)` over a channel is `sum(y * g) / alpha`.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        y = F.prelu(x, weight)
+        ctx.save_for_backward(y, weight)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, upstream: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y, weight = ctx.saved_tensors
+        per_channel = weight.numel() > 1
+        # `F.prelu`'s own backward kernel, given y for x: y * g where y <= 0.
+        w = weight.reshape((-1,) + (1,) * (y.ndim - 2)) if per_channel else weight.reshape(())
+        grad_x, grad_w = torch.ops.aten._prelu_kernel_backward(upstream, y, w)
+        axes = [axis for axis in range(y.ndim) if not (per_channel and axis == 1)]
+        grad_weight = grad_w.sum(axes).reshape(weight.shape) / weight
+        return grad_x, grad_weight
 
 
 def rrelu_training(

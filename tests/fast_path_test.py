@@ -79,6 +79,7 @@ def test_leaky_relu_fast_path_equals_reference(slope, dtype, compiled):
 ALPHAS = {
     "channel": lambda c: np.linspace(-0.5, 1.5, c),
     "channel_with_zero": lambda c: np.array([0.0, 0.25, -1.0])[:c],
+    "channel_in_unit_interval": lambda c: np.linspace(0.1, 1.0, c),  # Keeps the output.
     "scalar": lambda c: np.float32(0.3),
     "keras_shape": lambda c: np.full((1, 1, c), 0.25),
     "per_element": lambda c: np.linspace(-1.0, 2.0, 5 * 6 * c).reshape(5, 6, c),

@@ -116,17 +116,38 @@ def test_rrelu_training_fast_path_equals_reference(bounds, dtype, chunk, monkeyp
     np.testing.assert_array_equal(fast[0], expected[0])  # The very same slopes.
 
 
-def test_rrelu_training_keeps_only_its_output():
-    """The backward pass computes the slopes again: nothing of x's size but y is saved."""
+def saved_for_backward(fn, x):
+    """`fn(x)` and the tensors autograd saved for its backward pass."""
+    import torch
+
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        y = fn(x)
+    return y, saved
+
+
+@pytest.mark.parametrize(
+    "fn, keeps_output",
+    [
+        (lambda x: leaky_ops.leaky_relu(x, 0.1), True),
+        (lambda x: leaky_ops.rrelu(x, training=True, seed=1), True),
+        (lambda x: leaky_ops.prelu(x, np.linspace(0.1, 1.0, 16)), True),
+        (lambda x: leaky_ops.prelu(x, 0.5), True),
+        # A negative or zero alpha: y does not tell x's sign; x is kept.
+        (lambda x: leaky_ops.prelu(x, np.linspace(-0.5, 1.0, 16)), False),
+        (lambda x: leaky_ops.prelu(x, 0.0), False),
+    ],
+    ids=["leaky_relu", "rrelu", "prelu_channel", "prelu_scalar", "prelu_negative", "prelu_0"],
+)
+def test_backward_keeps_the_output_not_the_input(fn, keeps_output):
+    """What the next layer keeps anyway: training memory at ReLU's, not twice it."""
     import torch
 
     x = torch.randn(8, 16, requires_grad=True)
-    saved = []
-    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
-        y = leaky_ops.rrelu(x, training=True, seed=1)
-    assert type(y.grad_fn).__name__ == "_RReLUBackward"
-    assert sorted(t.numel() for t in saved) == [2, x.numel()]  # The key and y.
-    assert any(t is y for t in saved)
+    y, saved = saved_for_backward(fn, x)
+    large = [t for t in saved if t.numel() == x.numel()]
+    assert len(large) == 1  # Only one tensor of x's size: no random slopes either.
+    assert large[0].data_ptr() == (y if keeps_output else x).data_ptr()  # Or a view of it.
 
 
 def test_rrelu_under_torch_compile_uses_the_portable_form():
