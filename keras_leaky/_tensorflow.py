@@ -91,12 +91,9 @@ def _prelu_forward(x: tf.Tensor, alpha: tf.Tensor) -> tf.Tensor:
 
 @_compiled
 def _prelu_backward(
-    upstream: tf.Tensor,
-    saved: tf.Tensor,
-    alpha: tf.Tensor,
-    saved_is_output: tf.Tensor,
-    axes: tuple[int, ...],
+    upstream: tf.Tensor, saved: tf.Tensor, alpha: tf.Tensor, saved_is_output: tf.Tensor
 ) -> tuple[tf.Tensor, tf.Tensor]:
+    """The input gradient, and the alpha gradient per element (float32 for halves)."""
     # With 0 < alpha <= 1, y > 0 exactly where x > 0, and x = y / alpha where
     # x <= 0 (y cannot overflow); otherwise `saved` is x itself.
     positive = saved > 0
@@ -104,7 +101,25 @@ def _prelu_backward(
     negative_input = tf.where(saved_is_output, saved / alpha, saved)
     # x * g where x <= 0, exactly 0 elsewhere (also at x = +inf).
     grad_alpha = tf.where(positive, tf.zeros_like(saved), negative_input * upstream)
-    return grad_x, tf.reshape(tf.reduce_sum(grad_alpha, axis=list(axes)), tf.shape(alpha))
+    accumulate = tf.float64 if saved.dtype == tf.float64 else tf.float32
+    return grad_x, tf.cast(grad_alpha, accumulate)
+
+
+def _sum_over(per_element: tf.Tensor, axes: tuple[int, ...], alpha: tf.Tensor) -> tf.Tensor:
+    """`per_element` summed over `axes` into `alpha`'s shape and dtype.
+
+    Over leading axes (one alpha per channel, per position, or a scalar) the
+    sum is a matrix-vector product: TensorFlow's multi-threaded GEMV reads the
+    tensor once at memory speed, where XLA:CPU's fused column reduction ran
+    at a third of that and set the cost of PReLU's backward pass.
+    """
+    if axes == tuple(range(len(axes))):
+        rows = tf.reshape(per_element, [-1, alpha.shape.num_elements()])
+        ones = tf.ones(tf.shape(rows)[:1], per_element.dtype)
+        total = tf.linalg.matvec(rows, ones, transpose_a=True)
+    else:
+        total = tf.reduce_sum(per_element, axis=list(axes))
+    return tf.cast(tf.reshape(total, tf.shape(alpha)), alpha.dtype)
 
 
 def _gradient_may_be_taken() -> bool:
@@ -156,7 +171,8 @@ def prelu(x: tf.Tensor, alpha: tf.Tensor) -> tf.Tensor | None:
         saved = tf.cond(saved_is_output, lambda: y, lambda: x)
 
         def backward(upstream: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            return _prelu_backward(upstream, saved, alpha, saved_is_output, axes)
+            grad_x, per_element = _prelu_backward(upstream, saved, alpha, saved_is_output)
+            return grad_x, _sum_over(per_element, axes, alpha)
 
         return y, backward
 
