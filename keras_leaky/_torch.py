@@ -7,8 +7,10 @@ the same numerics (PyTorch is the reference the portable forms are tested
 against). RReLU's hashed slopes (`keras_leaky._noise`) are about thirty
 integer operations per element: as whole-tensor eager ops each is a pass over
 memory, so `rrelu_training` runs them in place on cache-sized chunks, and
-its backward pass computes them again instead of keeping them. The portable
-forms stay the reference: `tests/torch_fast_path_test.py` compares both,
+its backward pass computes them again instead of keeping them. All three
+differentiate from their output where that is exact, so that training keeps
+no tensor the next layer does not keep anyway. The portable forms stay the
+reference: `tests/torch_fast_path_test.py` compares both,
 outputs and gradients, at 0, NaN, +-inf, in every float dtype.
 """
 
