@@ -74,13 +74,12 @@ def _like(value: Any, x: Any) -> Any:
 
 
 def _fast_paths() -> Any:
-    """The backend's fast-path module, or None where the portable forms are used.
+    """The backend's fast-path module: `keras_leaky._tensorflow`, `_torch` or `_jax`.
 
-    `keras_leaky._tensorflow` and `keras_leaky._torch` (see their docstrings
-    for why) each offer `leaky_relu(x, slope)`, `prelu(x, alpha)` and
-    `rrelu_training(x, key, lower, upper)`, which return None where they do
-    not apply. On JAX the portable forms are what
-    `jax.jit` fuses into one kernel anyway.
+    Each (see their docstrings for why) offers `leaky_relu(x, slope)`,
+    `prelu(x, alpha)` and `rrelu_training(x, key, lower, upper)`, which
+    return None where they do not apply; the portable forms below are the
+    reference they are tested against. Other backends use the portable forms.
     """
     backend = keras.backend.backend()
     if backend == "tensorflow":
@@ -91,6 +90,10 @@ def _fast_paths() -> Any:
         from keras_leaky import _torch
 
         return _torch
+    if backend == "jax":
+        from keras_leaky import _jax
+
+        return _jax
     return None
 
 
@@ -195,7 +198,8 @@ def rrelu(
     In training, each call draws a key from `seed` with `keras.random` and
     each element's slope is a hash of the key and the element's index
     (`keras_leaky._noise`): the same slopes on every backend for the same
-    key, and no random tensor to keep for the backward pass.
+    key (to the last bit, or one unit in it where XLA compiles the hash),
+    and no random tensor to keep for the backward pass.
 
     At inference this is exactly `leaky_relu(x, (lower + upper) / 2)`. The
     slope itself is sampled, as in PyTorch. Xu et al. instead sample
