@@ -11,7 +11,8 @@ each backend it measures, on one channels-last float32 tensor (default
   alpha), eager and compiled (`tf.function(jit_compile=True)` / `jax.jit`;
   torch has no compiled mode here), for native ReLU, Keras's LeakyReLU and
   PReLU (`shared_axes=[1, 2]`: one alpha per channel), and keras_leaky's
-  LeakyReLU, PReLU and RReLU (training and inference). Repetitions are
+  LeakyReLU, PReLU and RReLU (training and inference), and on torch its own
+  `F.rrelu` in training, the reference for RReLU there. Repetitions are
   interleaved (every case once, then again), and the median taken;
 - model level: the peak memory of one training step of a deep MLP (24 Dense
   layers of 2048 units, batch 2048, in a fresh process per activation): on
@@ -82,6 +83,8 @@ def op_functions(case: str, shape: tuple[int, ...]):
     import numpy as np
 
     backend = keras.backend.backend()
+    if case == "torch_rrelu_training":
+        return _torch_rrelu_functions(shape)
     layer = make_layer(case)
     layer.build(shape)
     training = case == "rrelu_training"
@@ -178,16 +181,39 @@ def _torch_functions(layer, x_np, training):
     return {"forward_eager": forward, "backward_eager": backward}
 
 
+def _torch_rrelu_functions(shape):
+    """PyTorch's own `F.rrelu` in training (same default bounds): the reference point."""
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.from_numpy(np.random.default_rng(0).standard_normal(shape, dtype=np.float32))
+
+    def forward():
+        with torch.no_grad():
+            F.rrelu(x, 1 / 8, 1 / 3, training=True)
+
+    def backward():
+        leaf = x.detach().requires_grad_(True)
+        y = F.rrelu(leaf, 1 / 8, 1 / 3, training=True)
+        torch.autograd.grad(y, [leaf], grad_outputs=torch.ones_like(y))
+
+    return {"forward_eager": forward, "backward_eager": backward}
+
+
 def measure_ops(shape, repeats):
-    functions = {case: op_functions(case, shape) for case in CASES}
-    times = {case: {mode: [] for mode in functions[case]} for case in CASES}
-    for case in CASES:  # Warm up: trace, compile, allocate.
+    import keras
+
+    cases = CASES + (["torch_rrelu_training"] if keras.backend.backend() == "torch" else [])
+    functions = {case: op_functions(case, shape) for case in cases}
+    times = {case: {mode: [] for mode in functions[case]} for case in cases}
+    for case in cases:  # Warm up: trace, compile, allocate.
         for fn in functions[case].values():
             fn()
             fn()
     for _ in range(repeats):
         for mode in MODES:
-            for case in CASES:
+            for case in cases:
                 if mode in functions[case]:
                     start = time.perf_counter()
                     functions[case][mode]()
@@ -343,10 +369,10 @@ def print_table(result: dict) -> None:
     table = ratios(result)
     columns = MODES + ["mlp_peak_memory", "cnn_step"]
     print(f"\n{result['backend']} (Keras {result['keras']}): ratio to ReLU, lower is better")
-    print(f"{'case':<18}" + "".join(f"{c:>19}" for c in columns))
+    print(f"{'case':<22}" + "".join(f"{c:>19}" for c in columns))
     for case, row in table.items():
         cells = "".join(f"{row[c]:>18.2f}x" if c in row else f"{'-':>19}" for c in columns)
-        print(f"{case:<18}" + cells)
+        print(f"{case:<22}" + cells)
 
 
 def main() -> None:
