@@ -21,7 +21,7 @@ from keras_leaky import ops as leaky_ops
 @functools.partial(jax.jit, static_argnums=1)
 def leaky_relu(x: jax.Array, negative_slope: float) -> jax.Array:
     """The portable LeakyReLU as one kernel."""
-    return leaky_ops._leaky(x, leaky_ops._like(negative_slope, x))
+    return leaky_ops._leaky_relu(x, negative_slope)
 
 
 @jax.jit

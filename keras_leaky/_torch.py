@@ -10,8 +10,8 @@ memory, so `rrelu_training` runs them in place on cache-sized chunks, and
 its backward pass computes them again instead of keeping them. All three
 differentiate from their output where that is exact, so that training keeps
 no tensor the next layer does not keep anyway. The portable forms stay the
-reference: `tests/torch_fast_path_test.py` compares both,
-outputs and gradients, at 0, NaN, +-inf, in every float dtype.
+reference: `tests/eager_fast_path_test.py` compares both, outputs and
+gradients, at 0, NaN, +-inf, in every float dtype.
 """
 
 from __future__ import annotations

@@ -130,7 +130,12 @@ def leaky_relu(x: Any, negative_slope: float = DEFAULT_NEGATIVE_SLOPE) -> Any:
     x = _as_float_tensor(x)
     fast = _fast_paths()
     y = None if fast is None else fast.leaky_relu(x, negative_slope)
-    return _leaky(x, _like(negative_slope, x)) if y is None else y
+    return _leaky_relu(x, negative_slope) if y is None else y
+
+
+def _leaky_relu(x: Any, negative_slope: float) -> Any:
+    """The portable LeakyReLU: the reference the fast paths are tested against."""
+    return _leaky(x, _like(negative_slope, x))
 
 
 def prelu(x: Any, alpha: Any) -> Any:
