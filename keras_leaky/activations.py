@@ -126,17 +126,44 @@ def _original_get() -> Any:
 # ---------------------------------------------------------------------------
 # Binding an activation layer to the layer that owns it.
 
+# How many frames above `keras.activations.get` the asking layer method may be:
+# a layer method, possibly through a helper object's `__init__` or a function.
+_MAX_DEPTH = 6
+# `tf__call` is the name AutoGraph gives a converted `call`.
+_CALL_METHODS = ("call", "tf__call")
 
-def _find_host(max_depth: int = 4) -> keras.layers.Layer | None:
-    """The layer whose `__init__` is asking Keras for an activation, if any."""
-    frame = sys._getframe(2)
-    for _ in range(max_depth):
+
+def _find_host(activation: keras.layers.Layer) -> keras.layers.Layer | None:
+    """The layer whose `__init__` is asking Keras for `activation`, if any.
+
+    Walks up the stack to the nearest method of a Layer (other than
+    `activation` itself). From `__init__`, that layer is the host; from
+    `build` (or anything else) there is no host and the activation is built
+    at its first call, as Keras builds its own. From `call`, a stateful
+    activation would be new at every call, its weights never trained nor
+    saved: that raises.
+    """
+    frame = sys._getframe(3)
+    for _ in range(_MAX_DEPTH):
         if frame is None:
             return None
-        if frame.f_code.co_name == "__init__":
-            host = frame.f_locals.get("self")
-            if isinstance(host, keras.layers.Layer):
-                return host
+        owner = frame.f_locals.get("self")
+        if isinstance(owner, keras.layers.Layer) and owner is not activation:
+            name = frame.f_code.co_name
+            if name == "__init__":
+                return owner
+            if name in _CALL_METHODS and _is_stateful(activation):
+                kind = type(activation).__name__
+                raise ValueError(
+                    f"keras_leaky: a {kind} activation was created inside "
+                    f"`{type(owner).__name__}.call()`. It has its own "
+                    f"{'weights' if isinstance(activation, PReLU) else 'random state'}, "
+                    "so a new one at every call would never be trained or saved (and "
+                    "TensorFlow cannot create variables there). Create it once in "
+                    f"`__init__` (or `build`), e.g. `self.act = keras.activations.get(...)`, "
+                    "and call `self.act(x)` in `call()`."
+                )
+            return None
         frame = frame.f_back
     return None
 
@@ -145,8 +172,45 @@ def _is_stateful(layer: keras.layers.Layer) -> bool:
     return isinstance(layer, (PReLU, RReLU))
 
 
+def _named_data_format(host: keras.layers.Layer) -> str | None:
+    """The channel layout a PReLU built by name takes from its host.
+
+    The host's own `data_format` (Conv*, pooling...) where it has one. A
+    `keras.layers.Activation` knows no layout, so the name keeps PReLU's
+    default, `keras.config.image_data_format()`, as a standalone PReLU
+    does. Any other host (Dense, EinsumDense, ...) puts its channels last.
+    """
+    data_format = getattr(host, "data_format", None)
+    if data_format in ("channels_last", "channels_first"):
+        return data_format
+    if isinstance(host, keras.layers.Activation):
+        return None
+    return "channels_last"
+
+
+def _single_shape(shape: Any) -> tuple | None:
+    """`shape` as a tuple if it is one tensor's shape (ints or None), else None."""
+    if not isinstance(shape, (tuple, list)):
+        return None
+    if all(size is None or isinstance(size, int) for size in shape):
+        return tuple(shape)
+    return None
+
+
 def _bind(host: keras.layers.Layer, activation: keras.layers.Layer, by_name: bool) -> None:
-    """Builds `activation` whenever `host` is built or called symbolically."""
+    """Builds `activation` whenever `host` is built, if it is `host`'s output activation.
+
+    Keras's convention (Dense, Conv*, EinsumDense, Activation) is that
+    `host.activation` is applied last, element-wise, to the host's output:
+    only then is the host's output shape the activation's input shape, and
+    only then is the activation built with the host. Any other activation a
+    layer asks for in its `__init__` (a custom block applying it to a hidden
+    tensor) is built at its first call, as Keras builds its own.
+
+    An activation made from a name takes the host's dtype policy (as Keras's
+    own function activations compute in the host's dtype) and, for PReLU,
+    its channel layout (`_named_data_format`).
+    """
     # Recurrent cells (LSTMCell, GRUCell, ...) have `get_initial_state`; they
     # set `state_size` only after asking for their activations.
     is_cell = hasattr(host, "state_size") or hasattr(host, "get_initial_state")
@@ -158,20 +222,26 @@ def _bind(host: keras.layers.Layer, activation: keras.layers.Layer, by_name: boo
             f"'LeakyReLU' inside the cell, or apply keras_leaky.{type(activation).__name__} "
             "to the recurrent layer's output."
         )
+    if by_name:
+        activation.dtype_policy = host.dtype_policy
+        data_format = _named_data_format(host)
+        if isinstance(activation, PReLU) and data_format is not None:
+            activation.data_format = data_format
+
+    def needs_build() -> bool:
+        return not activation.built and getattr(host, "activation", None) is activation
 
     def build_activation(shape: Any) -> None:
-        if activation.built:
-            return
-        if by_name:
-            activation.dtype_policy = host.dtype_policy
-        activation.build(tuple(shape))
+        shape = _single_shape(shape)
+        if shape is not None and needs_build():
+            activation.build(shape)
 
     host_build = host.build
 
     @functools.wraps(host_build)
     def build(*args: Any, **kwargs: Any) -> None:
         host_build(*args, **kwargs)
-        if not activation.built:
+        if needs_build():
             input_shape = args[0] if args else next(iter(kwargs.values()), None)
             try:
                 output_shape = host.compute_output_shape(input_shape)
@@ -184,9 +254,9 @@ def _bind(host: keras.layers.Layer, activation: keras.layers.Layer, by_name: boo
     @functools.wraps(host_spec)
     def compute_output_spec(*args: Any, **kwargs: Any) -> Any:
         spec = host_spec(*args, **kwargs)
-        # The activation is applied last and element-wise: its input has the
-        # shape of the host's output.
-        if not activation.built and hasattr(spec, "shape"):
+        # The output activation is applied last and element-wise: its input
+        # has the shape of the host's output.
+        if isinstance(spec, keras.KerasTensor):
             build_activation(spec.shape)
         return spec
 
@@ -198,8 +268,8 @@ def _hooked_get(identifier: Any) -> Any:
     activation = get(identifier)
     by_name = isinstance(identifier, str) or isinstance(identifier, type)
     if isinstance(activation, LAYER_CLASSES):
-        host = _find_host()
-        if host is not None and host is not activation:
+        host = _find_host(activation)
+        if host is not None:
             _bind(host, activation, by_name)
     return activation
 

@@ -261,3 +261,210 @@ def test_building_models_from_several_threads_at_once():
                 assert tuple(activation.alpha.shape) == (width,)
             assert model.predict(np.ones((1, 4), "float32"), verbose=0).shape == (1, 2)
     assert len({id(a) for a in seen}) == len(seen)
+
+
+# ---------------------------------------------------------------------------
+# The forms real code takes: custom layers, several outputs, layouts, dtypes.
+
+
+@pytest.fixture
+def restore_global_config():
+    """Puts back the global dtype policy and image data format a test changed."""
+    policy, data_format = keras.config.dtype_policy(), keras.config.image_data_format()
+    yield
+    keras.config.set_dtype_policy(policy)
+    keras.config.set_image_data_format(data_format)
+
+
+@keras.saving.register_keras_serializable(package="keras_leaky_tests")
+class FeedForward(keras.layers.Layer):
+    """A block as Keras's guides write one: Dense(16) -> act -> Dense(3).
+
+    It asks for its activation in `__init__`, builds its sublayers in
+    `build()` and applies the activation to a hidden tensor whose width is
+    not the block's output width.
+    """
+
+    def __init__(self, activation="prelu", **kwargs):
+        super().__init__(**kwargs)
+        self.act = keras.activations.get(activation)
+        self.hidden = keras.layers.Dense(16)
+        self.out = keras.layers.Dense(3)
+
+    def build(self, input_shape):
+        self.hidden.build(input_shape)
+        self.out.build(tuple(input_shape[:-1]) + (16,))
+
+    def call(self, inputs):
+        return self.out(self.act(self.hidden(inputs)))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (3,)
+
+    def get_config(self):
+        return {**super().get_config(), "activation": keras.activations.serialize(self.act)}
+
+
+class _Helper:
+    """A plain object that asks for an activation, inside a layer's `__init__`."""
+
+    def __init__(self, name):
+        self.act = keras.activations.get(name)
+
+
+@keras.saving.register_keras_serializable(package="keras_leaky_tests")
+class WithHelper(FeedForward):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.act = _Helper("prelu").act
+
+
+ACTIVATIONS_IN_A_BLOCK = {
+    "name": lambda: "prelu",
+    "instance": lambda: keras_leaky.PReLU(),
+    "rrelu name": lambda: "rrelu",
+    "LeakyReLU name": lambda: "LeakyReLU",
+}
+
+
+@pytest.mark.parametrize("how", ACTIVATIONS_IN_A_BLOCK)
+def test_activation_of_a_hidden_tensor_in_a_custom_layer(tmp_path, how):
+    x = np.random.default_rng(0).normal(size=(2, 4)).astype("float32")
+    block = FeedForward(ACTIVATIONS_IN_A_BLOCK[how]())
+    assert block(x).shape == (2, 3)  # Eagerly: built at its first call, at width 16.
+    if isinstance(block.act, keras_leaky.PReLU):
+        assert tuple(block.act.alpha.shape) == (16,)
+
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, FeedForward(ACTIVATIONS_IN_A_BLOCK[how]())(inputs))
+    model.compile("adam", "mse")
+    model.fit(x, np.ones((2, 3), "float32"), epochs=1, verbose=0)
+    path = str(tmp_path / "block.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(loaded(x)), keras.ops.convert_to_numpy(model(x))
+    )
+
+
+def test_activation_asked_for_by_a_helper_object_in_init():
+    block = WithHelper()
+    assert block(np.ones((2, 4), "float32")).shape == (2, 3)
+    assert tuple(block.act.alpha.shape) == (16,)
+
+
+def test_activation_asked_for_in_build_is_built_at_its_first_call():
+    class BuildsItsActivation(FeedForward):
+        def build(self, input_shape):
+            self.act = keras.activations.get("prelu")
+            super().build(input_shape)
+
+    block = BuildsItsActivation()
+    assert block(np.ones((2, 4), "float32")).shape == (2, 3)
+    assert tuple(block.act.alpha.shape) == (16,)
+
+
+def test_host_with_several_outputs():
+    class TwoHeads(keras.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.activation = keras.activations.get("prelu")
+            self.dense = keras.layers.Dense(5)
+
+        def build(self, input_shape):
+            self.dense.build(input_shape)
+
+        def call(self, inputs):
+            hidden = self.dense(inputs)
+            return self.activation(hidden), self.activation(-hidden)
+
+        def compute_output_shape(self, input_shape):
+            shape = tuple(input_shape[:-1]) + (5,)
+            return shape, shape
+
+    inputs = keras.Input((4,))
+    layer = TwoHeads()
+    first, second = layer(inputs)
+    assert first.shape == second.shape == (None, 5)
+    model = keras.Model(inputs, [first, second])
+    outputs = model(np.ones((2, 4), "float32"))
+    assert [tuple(o.shape) for o in outputs] == [(2, 5), (2, 5)]
+    assert tuple(layer.activation.alpha.shape) == (5,)
+
+
+@pytest.mark.parametrize(
+    "make, shape, alpha_shape",
+    [
+        (lambda: keras.layers.Conv2D(8, 3, data_format="channels_first"), (2, 6, 7), (8, 1, 1)),
+        (lambda: keras.layers.Conv1D(8, 3, data_format="channels_first"), (2, 9), (8, 1)),
+        (lambda: keras.layers.Conv2D(8, 3, data_format="channels_last"), (6, 7, 2), (8,)),
+    ],
+)
+def test_prelu_name_learns_one_alpha_per_channel_of_the_host(make, shape, alpha_shape):
+    layer = make()
+    layer = type(layer).from_config({**layer.get_config(), "activation": "prelu"})
+    y = layer(np.ones((1, *shape), "float32"))
+    assert tuple(layer.activation.alpha.shape) == alpha_shape
+    # Another image size: the same alphas apply (one per channel, not per column).
+    bigger = tuple(size + 2 for size in shape[:-1]) + shape[-1:]
+    if layer.data_format == "channels_first":
+        bigger = shape[:1] + tuple(size + 2 for size in shape[1:])
+    assert layer(np.ones((1, *bigger), "float32")).shape[0] == 1
+    assert y.shape[1 if layer.data_format == "channels_first" else -1] == 8
+
+
+def test_dense_prelu_name_under_global_channels_first(restore_global_config):
+    keras.config.set_image_data_format("channels_first")
+    inputs = keras.Input((None, 4))  # (batch, time, features): T unknown.
+    layer = keras.layers.Dense(8, activation="prelu")
+    model = keras.Model(inputs, layer(inputs))
+    assert tuple(layer.activation.alpha.shape) == (8,)  # One per channel, not per step.
+    for steps in (3, 5):
+        assert model(np.ones((2, steps, 4), "float32")).shape == (2, steps, 8)
+
+
+@pytest.mark.parametrize("policy", ["float64", "mixed_float16", "mixed_bfloat16"])
+@pytest.mark.parametrize("name", LEAKY_NAMES)
+def test_names_follow_the_host_dtype_policy(restore_global_config, policy, name):
+    def output_dtype(activation):
+        layer = keras.layers.Dense(3, activation=activation, dtype=policy)
+        return keras.backend.standardize_dtype(layer(np.ones((2, 4), "float32")).dtype)
+
+    # Keras's own name is the reference: what its function gives on this backend.
+    expected = output_dtype("leaky_relu")
+    assert output_dtype(name) == expected
+    keras.config.set_dtype_policy(policy)
+    assert (
+        keras.backend.standardize_dtype(
+            keras.layers.Dense(3, activation=name)(np.ones((2, 4), "float32")).dtype
+        )
+        == expected
+    )
+
+
+class _AsksInCall(keras.layers.Layer):
+    def __init__(self, name, **kwargs):
+        super().__init__(**kwargs)
+        self.activation_name = name
+
+    def call(self, inputs):
+        return keras.activations.get(self.activation_name)(inputs)
+
+
+@pytest.mark.parametrize("name", ["prelu", "rrelu"])
+def test_stateful_name_asked_for_in_call_says_where_to_create_it(name):
+    with pytest.raises(ValueError, match=r"created inside `_AsksInCall.call\(\)`.*`__init__`"):
+        _AsksInCall(name)(np.ones((2, 3), "float32"))
+    # Also when Keras traces the call (functional construction, fit's compiled step).
+    with pytest.raises(ValueError, match="__init__"):
+        _AsksInCall(name)(keras.Input((3,)))
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3), _AsksInCall("relu")])
+    model.layers[-1].activation_name = name
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="__init__"):
+        model.fit(np.ones((2, 3), "float32"), np.ones((2, 3), "float32"), verbose=0)
+
+
+def test_stateless_name_in_call_is_fine():
+    y = _AsksInCall("LeakyReLU")(np.array([[-1.0, 2.0]], "float32"))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(y), [[-0.2, 2.0]])
