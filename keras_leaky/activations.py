@@ -11,12 +11,17 @@ Checked against Keras 3.10.0 and 3.15.1. The hook relies on:
 - `keras.src.activations.get` and `ALL_OBJECTS_DICT` (the built-in names);
 - layers calling `activations.get(...)` from their `__init__` (Dense, Conv*,
   EinsumDense, Activation, RNN cells), which is how the layer that will own a
-  stateful activation (the "host") is found;
+  stateful activation (the "host") is found, and a stateful activation asked
+  for from a layer's `call` is caught (`_find_host`);
+- Keras's convention that `host.activation` is applied last, element-wise,
+  to the host's output (Dense, Conv*, EinsumDense, Activation);
 - `Layer.build` and `Layer.compute_output_spec` being per-instance
-  overridable, which is how the activation is built together with its host
-  so that its weights exist as soon as the model is built. (Keras's own
-  layer-instance activations are built lazily at the first call, so
-  `load_weights` into a freshly built model fails; these are not.)
+  overridable, which is how the host's output activation is built together
+  with its host so that its weights exist as soon as the model is built.
+  (Keras's own layer-instance activations are built lazily at the first
+  call, so `load_weights` into a freshly built model fails; these are not.)
+  Any other activation a layer asks for (a custom block applying it to a
+  hidden tensor) is built at its first call, as Keras builds its own.
 If a Keras release moves these, `import keras_leaky` raises an `ImportError`
 naming the Keras version, before anything is changed.
 
