@@ -95,10 +95,12 @@ def _prelu_backward(
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """The input gradient, and the alpha gradient per element (float32 for halves)."""
     # With 0 < alpha <= 1, y > 0 exactly where x > 0, and x = y / alpha where
-    # x <= 0 (y cannot overflow); otherwise `saved` is x itself.
+    # x <= 0 (y cannot overflow); otherwise `saved` is x itself, divided by 1.
+    # Not `where(saved_is_output, saved / alpha, saved)`: at alpha = 0 the
+    # branch not taken is inf, and its second derivative 0 * inf = NaN.
     positive = saved > 0
     grad_x = tf.where(positive, upstream, alpha * upstream)
-    negative_input = tf.where(saved_is_output, saved / alpha, saved)
+    negative_input = saved / tf.where(saved_is_output, alpha, tf.ones_like(alpha))
     # x * g where x <= 0, exactly 0 elsewhere (also at x = +inf).
     grad_alpha = tf.where(positive, tf.zeros_like(saved), negative_input * upstream)
     accumulate = tf.float64 if saved.dtype == tf.float64 else tf.float32

@@ -183,3 +183,81 @@ def test_prelu_non_finite_alpha_is_all_nan():
         assert np.isnan(y[0, 0]) and not np.isfinite(y[0, 1])
         reference = to_numpy(leaky_ops._prelu(x, np.float32([alpha, alpha])))
         assert reference[0, 0] == 2.0
+
+
+def second_derivatives(fn, args, weights, directions, mode):
+    """Hessian-vector products `H @ directions` of `sum(weights * fn(*args)**2)`.
+
+    As a gradient penalty takes them: the gradients of the first-order
+    gradients, nested tapes in float32, eagerly, in a `tf.function` or in
+    one compiled with XLA.
+    """
+    import tensorflow as tf
+
+    def run(*xs):
+        with tf.GradientTape() as outer:
+            outer.watch(xs)
+            with tf.GradientTape() as inner:
+                inner.watch(xs)
+                y = fn(*xs)
+                loss = tf.reduce_sum(weights * y * y)
+            grads = inner.gradient(loss, xs)
+            penalty = sum(tf.reduce_sum(g * v) for g, v in zip(grads, directions, strict=True))
+        return outer.gradient(penalty, xs)
+
+    if mode != "eager":
+        run = tf.function(run, jit_compile=mode == "xla")
+    return [t.numpy() for t in run(*[tf.constant(a) for a in args])]
+
+
+@pytest.mark.parametrize("mode", ["eager", "function", "xla"])
+@pytest.mark.parametrize(
+    "op, alpha_kind",
+    [("leaky_relu", None), ("rrelu", None)] + [("prelu", kind) for kind in ALPHAS],
+)
+def test_second_derivatives_equal_reference(op, alpha_kind, mode):
+    """Gradients of gradients (WGAN-GP's penalty, meta-learning) through the
+    custom gradients, alpha = 0 included: the alpha gradient there once took
+    `saved / alpha` in the branch not selected, whose derivative is NaN."""
+    from keras_leaky import _noise, _tensorflow
+
+    key = _noise.draw_key(7)
+    fast, reference = {
+        "leaky_relu": (
+            lambda x: _tensorflow.leaky_relu(x, 0.2),
+            lambda x: leaky_ops._leaky_relu(x, 0.2),
+        ),
+        "prelu": (_tensorflow.prelu, leaky_ops._prelu),
+        "rrelu": (
+            lambda x: _tensorflow.rrelu_training(x, key, 0.1, 0.4),
+            lambda x: leaky_ops._rrelu(x, key, 0.1, 0.4),
+        ),
+    }[op]
+    rng = np.random.default_rng(8)
+    x = (3 * rng.standard_normal((2, 5, 6, 3))).astype(np.float32)
+    args = [x] if alpha_kind is None else [x, np.asarray(ALPHAS[alpha_kind](3), np.float32)]
+    weights = rng.uniform(0.5, 1.5, x.shape).astype(np.float32)
+    directions = [rng.standard_normal(a.shape).astype(np.float32) for a in args]
+
+    actual = second_derivatives(fast, args, weights, directions, mode)
+    expected = second_derivatives(reference, args, weights, directions, mode)
+    for a, e in zip(actual, expected, strict=True):
+        assert np.isfinite(a).all()
+        np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-5)
+
+
+def test_prelu_second_derivative_at_alpha_zero_is_not_nan():
+    """`alpha_initializer="zeros"`, as Keras's own PReLU test has it. With
+    y = prelu(x, alpha) and L = sum(y) ** 2, dL/dalpha = 2 * sum(y) * n and
+    d2L/dalpha2 = 2 * n ** 2, where n = sum(x where x <= 0) = -3 here."""
+    import tensorflow as tf
+
+    x = tf.constant([[-2.0, 3.0, -1.0]])
+    alpha = tf.Variable(0.0)
+    with tf.GradientTape() as outer:
+        with tf.GradientTape() as inner:
+            loss = tf.reduce_sum(leaky_ops.prelu(x, alpha)) ** 2
+        first = inner.gradient(loss, alpha)
+    second = outer.gradient(first, alpha)
+    assert first.numpy() == 2 * 3.0 * -3.0
+    assert second.numpy() == 2 * (-3.0) ** 2
