@@ -11,7 +11,10 @@ its backward pass computes them again instead of keeping them. All three
 differentiate from their output where that is exact, so that training keeps
 no tensor the next layer does not keep anyway. The portable forms stay the
 reference: `tests/eager_fast_path_test.py` compares both, outputs and
-gradients, at 0, NaN, +-inf, in every float dtype.
+gradients, at 0, NaN, +-inf, in every float dtype. Every backward pass is
+itself differentiable (`create_graph=True`, as gradient penalties need):
+`tests/double_backward_test.py` checks second derivatives against finite
+differences.
 """
 
 from __future__ import annotations
@@ -152,11 +155,22 @@ class _RReLU(torch.autograd.Function):
     def backward(ctx: Any, upstream: torch.Tensor) -> tuple[torch.Tensor, None, None, None]:
         y, key = ctx.saved_tensors
         flat, upstream = y.view(-1), upstream.reshape(-1)
-        grad = torch.empty_like(upstream)
         # Slopes are >= 0, so y > 0 exactly where x > 0 (NaN takes the slope).
-        for part, slopes in _slope_chunks(flat, key, *ctx.bounds):
-            g = upstream[part]
-            torch.where(flat[part] > 0, g, slopes.mul_(g), out=grad[part])
+        chunks = _slope_chunks(flat, key, *ctx.bounds)
+        if torch.is_grad_enabled():
+            # `create_graph=True` (a gradient penalty): the gradient is itself
+            # differentiated, so it is built from differentiable ops. Its
+            # derivative w.r.t. `upstream` is the slope; w.r.t. y (through the
+            # comparison) it is 0, as RReLU is linear on each side of 0.
+            slopes = torch.empty_like(flat)
+            for part, chunk in chunks:
+                slopes[part] = chunk
+            grad = torch.where(flat > 0, upstream, slopes * upstream)
+        else:
+            grad = torch.empty_like(upstream)
+            for part, slopes in chunks:
+                g = upstream[part]
+                torch.where(flat[part] > 0, g, slopes.mul_(g), out=grad[part])
         return grad.view(y.shape), None, None, None
 
 

@@ -1,0 +1,250 @@
+"""Gradients of gradients: every activation, every fast path, on every backend.
+
+Gradient penalties (WGAN-GP) and meta-learning differentiate a gradient. For
+an activation `f` of `args` (x, and alpha for PReLU) and an upstream gradient
+`u`, the first derivative is `G(args, u) = d/dargs sum(f(args) * u)`; its
+vector-Jacobian product, the gradient of `sum(G * v)` w.r.t. args and u, is
+taken with the backend's own autodiff (nested `GradientTape` on TensorFlow,
+`jax.grad` of `jax.grad` on JAX, `create_graph=True` on torch) and compared
+with central finite differences of `G` in float64, as
+`torch.autograd.gradgradcheck` does. The activations are piecewise linear:
+`d(grad_x)/du` is the slope, `d2/dx2` is 0 and, for PReLU,
+`d(grad_x)/dalpha = d(grad_alpha)/dx = u` where `x <= 0`. Inputs are kept
+away from the kink at 0, where finite differences would straddle it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+import keras_leaky  # noqa: F401  (the activation names)
+from keras_leaky import ops as leaky_ops
+from tests.backend_utils import grad, to_numpy
+
+BACKEND = keras.backend.backend()
+
+
+@pytest.fixture(autouse=True)
+def float64_on_jax():
+    """JAX computes in float32 unless 64-bit types are enabled."""
+    if BACKEND != "jax":
+        yield
+        return
+    import jax
+
+    with jax.enable_x64(True):
+        yield
+
+
+def second_derivatives(
+    fn: Callable[..., Any], args: list[np.ndarray], upstream: np.ndarray, v: list[np.ndarray]
+) -> list[np.ndarray]:
+    """Gradients of `sum(G * v)` w.r.t. each of `args`, then `upstream`.
+
+    `G` is `grad(fn, *args, upstream=upstream)` (see `tests.backend_utils`),
+    here built by each backend's autodiff so that it can be differentiated.
+    """
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        xs = [tf.Variable(a) for a in [*args, upstream]]
+        with tf.GradientTape() as outer:
+            with tf.GradientTape() as inner:
+                loss = tf.reduce_sum(fn(*xs[:-1]) * xs[-1])
+            firsts = inner.gradient(loss, xs[:-1])
+            h = tf.add_n([tf.reduce_sum(g * w) for g, w in zip(firsts, v, strict=True)])
+        grads = outer.gradient(h, xs, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    elif BACKEND == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        def h(*xs):
+            def loss(*inputs):
+                return jnp.sum(fn(*inputs) * xs[-1])
+
+            firsts = jax.grad(loss, argnums=tuple(range(len(args))))(*xs[:-1])
+            return sum(jnp.sum(g * w) for g, w in zip(firsts, v, strict=True))
+
+        xs = [jnp.asarray(a) for a in [*args, upstream]]
+        grads = jax.grad(h, argnums=tuple(range(len(xs))))(*xs)
+    else:
+        import torch
+
+        xs = [torch.tensor(a, requires_grad=True) for a in [*args, upstream]]
+        loss = (fn(*xs[:-1]) * xs[-1]).sum()
+        firsts = torch.autograd.grad(loss, xs[:-1], create_graph=True)
+        h = sum((g * torch.tensor(w)).sum() for g, w in zip(firsts, v, strict=True))
+        grads = torch.autograd.grad(h, xs, allow_unused=True)
+        grads = [torch.zeros_like(x) if g is None else g for x, g in zip(xs, grads, strict=True)]
+    return [to_numpy(g) for g in grads]
+
+
+def finite_differences(
+    fn: Callable[..., Any],
+    args: list[np.ndarray],
+    upstream: np.ndarray,
+    v: list[np.ndarray],
+    eps: float = 1e-6,
+) -> list[np.ndarray]:
+    """`second_derivatives` by central differences of the first derivative."""
+
+    def h(inputs):
+        firsts = grad(fn, *inputs[:-1], upstream=inputs[-1])
+        return sum(float(np.sum(g * w)) for g, w in zip(firsts, v, strict=True))
+
+    inputs = [np.array(a, np.float64) for a in [*args, upstream]]
+    result = []
+    for array in inputs:
+        derivative = np.zeros_like(array)
+        for index in np.ndindex(array.shape):
+            saved = array[index]
+            array[index] = saved + eps
+            plus = h(inputs)
+            array[index] = saved - eps
+            minus = h(inputs)
+            array[index] = saved
+            derivative[index] = (plus - minus) / (2 * eps)
+        result.append(derivative)
+    return result
+
+
+def away_from_zero(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    """Standard normal values pushed at least 0.1 away from the kink at 0."""
+    x = np.random.default_rng(seed).standard_normal(shape)
+    return x + 0.1 * np.sign(x)
+
+
+def leaky_relu(x):
+    return leaky_ops.leaky_relu(x, 0.2)
+
+
+def rrelu(x):
+    # An int seed draws the same key at every call: the same slopes each time.
+    return leaky_ops.rrelu(x, 0.1, 0.4, training=True, seed=3)
+
+
+# (function, alpha or None). Alphas in (0, 1] take torch's output-saving
+# path; others, and a zero alpha, F.prelu's own backward.
+CASES = {
+    "leaky_relu": (leaky_relu, None),
+    "rrelu": (rrelu, None),
+    "prelu_channel": (leaky_ops.prelu, np.array([0.1, 0.5, 0.9, 1.0])),
+    "prelu_channel_signed": (leaky_ops.prelu, np.array([-0.3, 0.0, 1.5, 0.25])),
+    "prelu_scalar": (leaky_ops.prelu, np.array(0.3)),
+    "prelu_scalar_zero": (leaky_ops.prelu, np.array(0.0)),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_second_derivatives_match_finite_differences(case):
+    fn, alpha = CASES[case]
+    args = [away_from_zero((3, 4), seed=1)] + ([] if alpha is None else [alpha])
+    upstream = np.random.default_rng(2).standard_normal((3, 4))
+    v = [np.random.default_rng(3 + i).standard_normal(np.shape(a)) for i, a in enumerate(args)]
+
+    analytic = second_derivatives(fn, args, upstream, v)
+    numeric = finite_differences(fn, args, upstream, v)
+    names = ["x", "alpha"][: len(args)] + ["upstream"]
+    for name, a, n in zip(names, analytic, numeric, strict=True):
+        np.testing.assert_allclose(a, n, rtol=1e-7, atol=1e-7, err_msg=name)
+
+
+def test_prelu_second_derivative_in_alpha_at_alpha_zero():
+    """`alpha_initializer="zeros"`, as Keras's own PReLU test uses.
+
+    With x = [-1, 2] and u = v = 1: `G = (grad_x, grad_alpha) =
+    ([alpha, 1], -1)`, so `d sum(G * v) / dalpha = 1`, as torch's own
+    `F.prelu` gives; dividing by alpha anywhere, even in an unselected
+    branch, makes it NaN.
+    """
+    x, alpha = np.array([[-1.0, 2.0]]), np.array(0.0)
+    ones = [np.ones_like(x), np.ones_like(alpha)]
+    _, d_alpha, _ = second_derivatives(leaky_ops.prelu, [x, alpha], np.ones_like(x), ones)
+    assert float(d_alpha) == 1.0
+
+
+def penalty_gradients(critic: keras.Model, x: np.ndarray) -> list[np.ndarray]:
+    """Gradients w.r.t. `critic.trainable_weights` of WGAN-GP's gradient penalty.
+
+    `mean((|d critic(x) / dx| - 1) ** 2)` (Gulrajani et al., 2017), with
+    `critic` in training mode, as a WGAN-GP `train_step` computes it.
+    """
+
+    def penalty(g):
+        return ops.mean((ops.sqrt(ops.sum(g * g, axis=1)) - 1.0) ** 2)
+
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        x = tf.constant(x)
+        with tf.GradientTape() as outer:
+            with tf.GradientTape() as inner:
+                inner.watch(x)
+                y = critic(x, training=True)
+            loss = penalty(inner.gradient(y, x))
+        weights = [w.value for w in critic.trainable_weights]
+        grads = outer.gradient(loss, weights, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    elif BACKEND == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        def loss(trainable, x):
+            def total(x):
+                y, _ = critic.stateless_call(
+                    trainable, [v.value for v in critic.non_trainable_variables], x, training=True
+                )
+                return jnp.sum(y)
+
+            return penalty(jax.grad(total)(x))
+
+        grads = jax.grad(loss)([v.value for v in critic.trainable_variables], jnp.asarray(x))
+    else:
+        import torch
+
+        x = torch.tensor(x, requires_grad=True)
+        y = critic(x, training=True)
+        (g,) = torch.autograd.grad(y.sum(), x, create_graph=True)
+        weights = [w.value for w in critic.trainable_weights]
+        grads = torch.autograd.grad(penalty(g), weights, allow_unused=True)
+        pairs = zip(weights, grads, strict=True)
+        grads = [torch.zeros_like(w) if d is None else d for w, d in pairs]
+    return [to_numpy(g) for g in grads]
+
+
+@pytest.mark.parametrize("activation", ["rrelu", "prelu"])
+def test_wgan_gp_penalty_trains_the_critic(activation, monkeypatch):
+    """The penalty's gradient, fast paths against the portable forms.
+
+    For a piecewise-linear critic `d critic / dx` depends on the kernels and
+    the slopes (alpha) but not on the biases: their gradient is exactly 0.
+    """
+    keras.utils.set_random_seed(0)
+    critic = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(8, activation=activation),
+            keras.layers.Dense(8, activation=activation),
+            keras.layers.Dense(1),
+        ]
+    )
+    x = np.random.default_rng(1).standard_normal((16, 4)).astype("float32")
+    state = [to_numpy(v) for v in critic.non_trainable_variables]  # RReLU's seeds.
+    fast = penalty_gradients(critic, x)
+    for variable, value in zip(critic.non_trainable_variables, state, strict=True):
+        variable.assign(value)
+    monkeypatch.setattr(leaky_ops, "_fast_paths", lambda: None)
+    portable = penalty_gradients(critic, x)
+
+    for weight, f, p in zip(critic.trainable_weights, fast, portable, strict=True):
+        assert np.isfinite(f).all(), weight.path
+        np.testing.assert_allclose(f, p, rtol=1e-4, atol=1e-6, err_msg=weight.path)
+        if weight.path.endswith("bias"):
+            np.testing.assert_array_equal(f, 0.0, err_msg=weight.path)
+        else:
+            assert np.abs(f).max() > 1e-3, weight.path
