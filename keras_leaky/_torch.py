@@ -105,6 +105,9 @@ class _PReLU(torch.autograd.Function):
 
     There `y > 0` exactly where `x > 0`, and `y = alpha * x` elsewhere, so
     the alpha gradient `sum(x * g)` over a channel is `sum(y * g) / alpha`.
+    In float16 and bfloat16 the sum and the division are taken in float32
+    and rounded once, as `F.prelu`'s own sum is: summed in the half dtype,
+    the gradient lost most of its digits.
     """
 
     @staticmethod
@@ -121,8 +124,9 @@ class _PReLU(torch.autograd.Function):
         w = weight.reshape((-1,) + (1,) * (y.ndim - 2)) if per_channel else weight.reshape(())
         grad_x, grad_w = torch.ops.aten._prelu_kernel_backward(upstream, y, w)
         axes = [axis for axis in range(y.ndim) if not (per_channel and axis == 1)]
-        grad_weight = grad_w.sum(axes).reshape(weight.shape) / weight
-        return grad_x, grad_weight
+        accumulate = torch.float64 if y.dtype == torch.float64 else torch.float32
+        total = grad_w.sum(axes, dtype=accumulate).reshape(weight.shape)
+        return grad_x, (total / weight.to(accumulate)).to(weight.dtype)
 
 
 def rrelu_training(
