@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import numbers
 import warnings
 from collections.abc import Callable, Iterator
@@ -149,6 +150,29 @@ def _fractions(site: _Site, records: list[tuple[Any, Any]]) -> tuple[float, floa
     return float(np.mean(dead)), float(np.mean(never))
 
 
+def _tensorboards_before(callback: keras.callbacks.Callback) -> list[keras.callbacks.TensorBoard]:
+    """The `TensorBoard` callbacks that run before `callback` in its `CallbackList`.
+
+    A callback is not told its siblings. Keras (checked on 3.10 to 3.15)
+    calls every callback's `on_train_begin` from `CallbackList.on_train_begin`,
+    in list order, so the list is the `self` of a calling frame. Called any
+    other way (by hand), no list is found and the result is empty.
+    """
+    frame = inspect.currentframe()
+    try:
+        while frame is not None:
+            owner = frame.f_locals.get("self")
+            if isinstance(owner, keras.callbacks.CallbackList):
+                for i, other in enumerate(owner.callbacks):
+                    if other is callback:
+                        before = owner.callbacks[:i]
+                        return [c for c in before if isinstance(c, keras.callbacks.TensorBoard)]
+            frame = frame.f_back
+        return []
+    finally:
+        del frame  # A frame referenced from its own locals is a cycle.
+
+
 def _record(sites: list[_Site], call: Callable[[], Any]) -> list[list]:
     """Runs `call` with every site recording; returns each site's records."""
     for site in sites:
@@ -166,6 +190,76 @@ def _record(sites: list[_Site], call: Callable[[], Any]) -> list[list]:
     for site in sites:
         site.records = []
     return records
+
+
+def _probe_inputs(probe_data: Any) -> Any:
+    """The inputs of a probe given as inputs, `(x, y)` or `(x, y, sample_weight)`."""
+    if isinstance(probe_data, tuple) and len(probe_data) in (2, 3):
+        probe_data = probe_data[0]
+    if probe_data is None:
+        raise ValueError("Argument `probe_data` must hold the probe inputs. Received: None")
+    return probe_data
+
+
+def _check_runnable(model: keras.Model) -> None:
+    """Raises unless `model` defines a forward pass (Keras's own `call` only raises)."""
+    if type(model).call in (keras.Model.call, keras.layers.Layer.call):
+        raise ValueError(
+            f"DeadUnitMonitor runs its probe through the model, but model {model.name!r} "
+            f"({type(model).__name__}) has no `call()` method: it only trains, through its "
+            "own `train_step` (as a GAN does). Pass the sub-model(s) to watch with `model=`, "
+            "e.g. `DeadUnitMonitor(probe_data, model=gan.discriminator)`, or a list of them "
+            "with one probe each."
+        )
+
+
+def _watched(probe_data: Any, model: Any) -> list[tuple[str, keras.Model | None, Any]]:
+    """`(key prefix, model, probe inputs)` per watched model; `None`: the trained one."""
+    if model is None:
+        return [("", None, _probe_inputs(probe_data))]
+    if isinstance(model, (list, tuple)):
+        models = list(model)
+        probes = list(probe_data) if isinstance(probe_data, (list, tuple)) else None
+        if not models or probes is None or len(probes) != len(models):
+            if probes is None:
+                received = f"of type {type(probe_data).__name__}"
+            else:
+                received = f"of length {len(probes)}"
+            raise ValueError(
+                "When `model` is a list, `probe_data` must be a list (or tuple) of the same "
+                "length: one probe per model, in the same order. Received: "
+                f"{len(models)} model(s) and probe_data {received}"
+            )
+    else:
+        models, probes = [model], [probe_data]
+    for m in models:
+        if not isinstance(m, keras.Model):
+            raise TypeError(
+                "Argument `model` must be None, a `keras.Model` or a list of them. "
+                f"Received: model={model!r}"
+            )
+        _check_runnable(m)
+    names = [m.name for m in models]
+    if len(set(names)) != len(names):
+        raise ValueError(
+            "The models in `model` must have distinct names (they prefix the logged keys). "
+            f"Received: names={names}"
+        )
+    return [(f"{m.name}/", m, _probe_inputs(p)) for m, p in zip(models, probes, strict=True)]
+
+
+def _write_scalars(
+    tensorboard: keras.callbacks.TensorBoard, prefix: str, step: int, results: dict[str, float]
+) -> None:
+    """Writes `results` as `tensorboard` writes logs: `<prefix><key>` in its `train` run.
+
+    `_train_writer` is the callback's own writer (a private property of
+    Keras's `TensorBoard` since 3.0, checked to 3.15): the scalars go into
+    the same event file as its other epoch and batch scalars.
+    """
+    with tensorboard._train_writer.as_default():
+        for key, value in results.items():
+            tensorboard.summary.scalar(prefix + key, value, step=step)
 
 
 class DeadUnitMonitor(keras.callbacks.Callback):
@@ -195,10 +289,33 @@ class DeadUnitMonitor(keras.callbacks.Callback):
     their gradient really is 0. Only a flat stretch within `h` of a kink
     (ReLU6 just above 6) can be misread as alive.
 
-    Results go into `logs`, so they land in `History`, the progress bar and
-    TensorBoard: `dead_units/<layer name>` (the dead fraction, 0 to 1) and
+    Results go into `logs`, so they land in `History` and the progress bar:
+    `dead_units/<layer name>` (the dead fraction, 0 to 1) and
     `inactive_units/<layer name>` (the fraction of units whose input is
-    never positive, which for ReLU is the same thing).
+    never positive, which for ReLU is the same thing). With `model=` given,
+    the keys name the watched model too: `dead_units/<model name>/<layer
+    name>`.
+
+    TensorBoard: a `keras.callbacks.TensorBoard` placed after the monitor
+    in `callbacks=[...]` writes the keys from `logs` like any metric. One
+    placed before it has already written the epoch's `logs` when the monitor
+    runs, so the monitor writes its scalars into that callback's `train`
+    run itself, under the names TensorBoard gives logs (`epoch_dead_units/
+    <layer>` at step `epoch`; `batch_...` at the batch count when
+    `every_n_batches` is set and the TensorBoard's `update_freq` is not
+    `"epoch"`). Either order gives the same scalars. The monitor learns the
+    order from the `CallbackList` that `fit` calls it from; when it is run
+    by hand, outside a `CallbackList`, only a TensorBoard after it sees the
+    scalars.
+
+    Models that only train (a `keras.Model` subclass with its own
+    `train_step` and no `call()`, as keras-io's GANs are) cannot run a
+    probe: pass the sub-model(s) to watch, `model=gan.discriminator` or
+    `model=[gan.discriminator, gan.generator]` with one probe each. A model
+    the monitor cannot run fails with a `ValueError` at construction (given
+    as `model=`) or at `on_train_begin` (the trained model), and the probe
+    is run once at `on_train_begin`, so that a probe which does not fit
+    fails before any batch is trained.
 
     Activations monitored: standalone layers (`keras.layers.ReLU`,
     `LeakyReLU`, `PReLU`, `ELU` and `Activation`; keras_leaky's `LeakyReLU`,
@@ -240,6 +357,8 @@ class DeadUnitMonitor(keras.callbacks.Callback):
         probe_data: The probe batch: inputs the model accepts (an array, a
             list or dict of arrays), or a tuple `(x, y)` or
             `(x, y, sample_weight)` whose `x` is used. Keep it one batch.
+            When `model` is a list: a list (or tuple) of as many probes, the
+            i-th for the i-th model.
         every_n_batches: Optional positive int: also measure every this many
             training batches, writing the same keys into the batch logs.
             Defaults to `None` (only at the end of each epoch). On JAX this
@@ -251,6 +370,10 @@ class DeadUnitMonitor(keras.callbacks.Callback):
             warnings).
         verbose: 0 (default, silent) or 1 (print one line per measurement
             with every layer's dead fraction).
+        model: Optional `keras.Model`, or list of them with distinct names,
+            to watch instead of the model being trained: typically its
+            sub-models (a GAN's `discriminator`), whose variables `fit`
+            trains. Defaults to `None` (the model being trained).
 
     Attributes:
         fractions: The latest `{key: fraction}` measured, both prefixes.
@@ -262,6 +385,7 @@ class DeadUnitMonitor(keras.callbacks.Callback):
         every_n_batches: int | None = None,
         threshold: float | None = None,
         verbose: int = 0,
+        model: keras.Model | list[keras.Model] | None = None,
     ) -> None:
         super().__init__()
         if every_n_batches is not None and (
@@ -284,17 +408,16 @@ class DeadUnitMonitor(keras.callbacks.Callback):
             )
         if verbose not in (0, 1):
             raise ValueError(f"Argument `verbose` must be 0 or 1. Received: verbose={verbose!r}")
-        if isinstance(probe_data, tuple) and len(probe_data) in (2, 3):
-            probe_data = probe_data[0]
-        if probe_data is None:
-            raise ValueError("Argument `probe_data` must hold the probe inputs. Received: None")
+        self._watched = _watched(probe_data, model)
         self.probe_data = probe_data
         self.every_n_batches = every_n_batches
         self.threshold = threshold
         self.verbose = verbose
         self.fractions: dict[str, float] = {}
         self._above: dict[str, bool] = {}
-        self._jax_cache: tuple[list, Callable] | None = None
+        self._tensorboards: list[keras.callbacks.TensorBoard] = []
+        self._batches = 0
+        self._jax_cache: dict[int, tuple[list, Callable]] = {}
         if every_n_batches is not None:
             # Only hooked when used: Keras dispatches batch callbacks
             # asynchronously unless a callback overrides `on_train_batch_end`.
@@ -302,20 +425,24 @@ class DeadUnitMonitor(keras.callbacks.Callback):
 
     def measure(self) -> dict[str, float]:
         """Runs the probe and returns `{key: fraction}` for every activation."""
-        sites = _find_sites(self.model)
-        if keras.backend.backend() == "jax":
-            records = self._jax_records(sites)
-        else:
-            records = _record(sites, lambda: self.model(self.probe_data, training=False))
         results: dict[str, float] = {}
-        for site, site_records in zip(sites, records, strict=True):
-            dead, inactive = _fractions(site, site_records)
-            results[DEAD_PREFIX + site.key] = dead
-            results[INACTIVE_PREFIX + site.key] = inactive
+        for index, (prefix, model, probe) in enumerate(self._watched):
+            if model is None:
+                model = self.model
+                _check_runnable(model)
+            sites = _find_sites(model)
+            if keras.backend.backend() == "jax":
+                records = self._jax_records(index, model, sites, probe)
+            else:
+                records = _record(sites, functools.partial(model, probe, training=False))
+            for site, site_records in zip(sites, records, strict=True):
+                dead, inactive = _fractions(site, site_records)
+                results[DEAD_PREFIX + prefix + site.key] = dead
+                results[INACTIVE_PREFIX + prefix + site.key] = inactive
         self.fractions = results
         return results
 
-    def _jax_records(self, sites: list[_Site]) -> list[list]:
+    def _jax_records(self, index: int, model: keras.Model, sites: list[_Site], probe: Any) -> list:
         """The probe pass as one `jax.jit`-compiled `stateless_call`.
 
         Eager JAX dispatch costs more than a small model's whole epoch, so
@@ -325,11 +452,10 @@ class DeadUnitMonitor(keras.callbacks.Callback):
         """
         import jax
 
-        model = self.model
         key = [model]
         for site in sites:
             key += [site.layer, getattr(site.layer, site.attribute)]
-        cached = self._jax_cache
+        cached = self._jax_cache.get(index)
         if (
             cached is None
             or len(cached[0]) != len(key)
@@ -342,17 +468,20 @@ class DeadUnitMonitor(keras.callbacks.Callback):
                     lambda: model.stateless_call(trainable, non_trainable, x, training=False),
                 )
 
-            cached = self._jax_cache = (key, jax.jit(run))
+            cached = self._jax_cache[index] = (key, jax.jit(run))
         return cached[1](
             [v.value for v in model.trainable_variables],
             [v.value for v in model.non_trainable_variables],
-            self.probe_data,
+            probe,
         )
 
-    def _report(self, logs: dict | None, where: str) -> None:
+    def _report(self, logs: dict | None, where: str, tag: str, step: int) -> None:
         results = self.measure()
         if logs is not None:
             logs.update(results)
+        for tensorboard in self._tensorboards:
+            if tag == "epoch_" or tensorboard.update_freq != "epoch":
+                _write_scalars(tensorboard, tag, step, results)
         dead = {k: v for k, v in results.items() if k.startswith(DEAD_PREFIX)}
         if self.verbose:
             parts = ", ".join(f"{k[len(DEAD_PREFIX) :]} {v:.1%}" for k, v in dead.items())
@@ -373,17 +502,24 @@ class DeadUnitMonitor(keras.callbacks.Callback):
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._above = {}
         self._epoch = 0
+        self._batches = 0
+        self._tensorboards = _tensorboards_before(self)
+        # A model it cannot run, or a probe that does not fit, fails now,
+        # before any batch is trained, rather than after the first epoch.
+        self.measure()
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch = epoch
 
     def _on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._batches += 1  # Counted as TensorBoard counts its batch steps.
         if (batch + 1) % self.every_n_batches:
             return
         sync = getattr(self.model, "jax_state_sync", None)
         if keras.backend.backend() == "jax" and callable(sync):
             sync()  # JAX keeps the weights in its training state during an epoch.
-        self._report(logs, f"epoch {self._epoch + 1} batch {batch + 1}")
+        where = f"epoch {self._epoch + 1} batch {batch + 1}"
+        self._report(logs, where, "batch_", self._batches)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self._report(logs, f"epoch {epoch + 1}")
+        self._report(logs, f"epoch {epoch + 1}", "epoch_", epoch)
