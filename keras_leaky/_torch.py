@@ -68,8 +68,10 @@ def prelu(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor | None:
     """`F.prelu` where `alpha` is one of its shapes, else None.
 
     `F.prelu` takes a scalar or one alpha per channel on axis 1; keras_leaky's
-    channel-wise alpha is on the last axis, reached with a (free) `movedim`
-    view. Other alpha shapes (per element, ...) return None: use the portable
+    channel-wise alpha is on the last axis, reached with a (free) `permute`
+    view. Its axes are spelled out, not `movedim(-1, 1)`: TorchScript's ONNX
+    exporter writes that as a `Transpose` with `perm` `[0, -1, 1, 2]`, which
+    onnxruntime refuses to load. Other alpha shapes (per element, ...) return None: use the portable
     form. On the CPU, while every alpha is in (0, 1], the gradient is
     computed from the output instead of the input (`_PReLU`).
     """
@@ -79,7 +81,9 @@ def prelu(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor | None:
         return None
     channels = alpha.shape[0]
     if alpha.ndim == 1 and x.shape[-1] == channels:  # channels_last: (C,)
-        return _prelu(x.movedim(-1, 1), alpha).movedim(1, -1)
+        last = x.ndim - 1
+        y = _prelu(x.permute(0, last, *range(1, last)), alpha)
+        return y.permute(0, *range(2, x.ndim), 1)
     if x.shape[1] == channels and alpha.shape == (channels,) + (1,) * (x.ndim - 2):
         return _prelu(x, alpha.reshape(channels))  # channels_first: (C, 1, ..., 1)
     return None
@@ -89,11 +93,13 @@ def _prelu(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """`F.prelu(x, weight)`, keeping the output for the gradient where that is exact.
 
     Which to keep depends on alpha's values: read on the host for CPU tensors
-    only (on an accelerator that read would stall the queue of kernels).
+    only (on an accelerator that read would stall the queue of kernels), and
+    not while tracing or compiling (for export), where it would be baked in.
     """
     if (
         x.device.type == "cpu"
         and not torch.compiler.is_compiling()
+        and not torch.jit.is_tracing()
         and bool(((weight > 0) & (weight <= 1)).all())
     ):
         return _PReLU.apply(x, weight)
