@@ -1,6 +1,7 @@
 """keras-leaky: LeakyReLU, PReLU and RReLU for Keras 3, as layers, functions and names."""
 
-from keras_leaky import activations, callbacks, initializers, ops
+# `_quiet` first: run as `python -m keras_leaky`, it quiets TensorFlow before Keras imports it.
+from keras_leaky import _quiet, activations, callbacks, initializers, ops  # noqa: F401
 from keras_leaky.layers import LeakyReLU, PReLU, RReLU
 
 __version__ = "0.1.0"

@@ -1,7 +1,6 @@
 """Command line: `python -m keras_leaky demo`."""
 
 import argparse
-import os
 import sys
 
 
@@ -9,8 +8,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m keras_leaky")
     parser.add_argument("command", choices=["demo"], help="demo: train, save, reload, compare")
     parser.parse_args(argv)
-    # Quiet TensorFlow's C++ start-up log unless the user asked for it.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # TensorFlow's C++ start-up log is already filtered (`keras_leaky._quiet`).
     from keras_leaky import demo
 
     return demo.main()

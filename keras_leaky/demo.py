@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -47,11 +48,14 @@ def build_model(activation: str, seed: int = 0) -> keras.Model:
     )
 
 
-def run(epochs: int = 10, seed: int = 0) -> list[dict]:
+def run(
+    epochs: int = 10, seed: int = 0, on_row: Callable[[dict], None] | None = None
+) -> list[dict]:
     """Trains, saves and reloads one model per name; returns a row per name.
 
     `dead_fraction` is the mean, over the hidden activations, of the share of
     units that pass no gradient for any test input after the last epoch.
+    `on_row`, if given, is called with each row as soon as it is done.
     """
     x_train, y_train, x_test, y_test = _load_digits(seed)
     rows = []
@@ -86,6 +90,8 @@ def run(epochs: int = 10, seed: int = 0) -> list[dict]:
                     "seconds": time.perf_counter() - start,
                 }
             )
+            if on_row is not None:
+                on_row(rows[-1])
     return rows
 
 
@@ -94,17 +100,22 @@ def main() -> int:
         f"keras-leaky {keras_leaky.__version__} demo, Keras {keras.__version__}, "
         f"backend {keras.backend.backend()}: 8x8 digits, 64-128-64-10 MLP"
     )
-    rows = run()
+    print(f"Training one model per activation name, {len(NAMES)} in all (~10 s each)...")
     print(
         f"{'activation':<12}{'params':>8}{'test acc':>10}{'dead units':>12}"
-        f"{'reloaded == saved':>19}{'s':>6}"
+        f"{'reloaded == saved':>19}{'s':>6}",
+        flush=True,
     )
-    for row in rows:
+
+    def print_row(row: dict) -> None:
         print(
             f"{row['activation']:<12}{row['params']:>8}{row['test_accuracy']:>10.3f}"
             f"{row['dead_fraction']:>12.1%}"
-            f"{'yes' if row['reload_identical'] else 'NO':>19}{row['seconds']:>6.1f}"
+            f"{'yes' if row['reload_identical'] else 'NO':>19}{row['seconds']:>6.1f}",
+            flush=True,
         )
+
+    rows = run(on_row=print_row)
     ok = all(row["reload_identical"] for row in rows)
     print("All reloaded models predict identically." if ok else "A reloaded model differs!")
     return 0 if ok else 1

@@ -1,6 +1,13 @@
-"""The README's demo trains by name, reloads identically and reports dead units."""
+"""The README's demo trains by name, reloads identically and reports dead units, quietly."""
 
-from keras_leaky import demo
+import os
+import subprocess
+import sys
+
+import keras
+import pytest
+
+from keras_leaky import _quiet, demo
 
 
 def test_demo_rows():
@@ -12,3 +19,57 @@ def test_demo_rows():
     assert by_name["prelu"]["params"] == by_name["relu"]["params"] + 128 + 64  # One alpha/unit.
     assert by_name["leaky_relu"]["dead_fraction"] == 0.0
     assert all(row["test_accuracy"] > 0.5 for row in rows)
+
+
+# Lines TensorFlow 2.21's C++ runtime printed before the demo's table, on this CPU machine.
+TENSORFLOW_NOISE = [
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+    "I0000 00:00:1796283655.047998   15469 port.cc:153] oneDNN custom operations are on.",
+    "I0000 00:00:1796283655.048296   15469 cudart_stub.cc:31] Could not find cuda drivers on "
+    "your machine, GPU will not be used.",
+    "To enable the following instructions: AVX2 AVX512F FMA, in other operations, rebuild "
+    "TensorFlow with the appropriate compiler flags.",
+    "E0000 00:00:1796283665.646107   15469 cuda_platform.cc:52] failed call to cuInit: "
+    "INTERNAL: CUDA error: Failed call to cuInit: UNKNOWN ERROR (303)",
+    "I0000 00:00:1796283680.526382   15469 device_compiler.h:208] Compiled cluster using XLA!",
+    "2026-12-03 07:39:16.159900: I external/local_xla/xla/tsl/cuda/cudart_stub.cc:31] Could "
+    "not find cuda drivers on your machine, GPU will not be used.",
+]
+KEPT = [
+    "Traceback (most recent call last):",
+    "UserWarning: something a user should see",
+    "E0000 00:00:1796283665.646107   15469 op_kernel.cc:1857] OP_REQUIRES failed",
+    "usage: python -m keras_leaky [-h] {demo}",
+]
+
+
+def test_command_line_noise_filter():
+    assert all(_quiet._NOISE.match(line.encode()) for line in TENSORFLOW_NOISE)
+    assert not any(_quiet._NOISE.match(line.encode()) for line in KEPT)
+
+
+def _run_command(*args, **env):
+    environment = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    return subprocess.run(
+        [sys.executable, "-m", "keras_leaky", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**environment, **env},
+    )
+
+
+def test_command_line_starts_quietly():
+    result = _run_command("no-such-command")
+    # Only argparse's own message reaches standard error.
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("usage: python -m keras_leaky"), result.stderr
+    assert "invalid choice: 'no-such-command'" in lines[-1]
+    assert len(lines) == 2, result.stderr
+
+
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's own log")
+def test_command_line_log_shown_when_the_user_asks():
+    result = _run_command("no-such-command", TF_CPP_MIN_LOG_LEVEL="0")
+    assert any(_quiet._NOISE.match(line.encode()) for line in result.stderr.splitlines())
