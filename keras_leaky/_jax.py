@@ -7,6 +7,9 @@ form is wrapped in `jax.jit` here: one fused kernel for eager calls too, and
 inlined where the caller is itself compiled. The slopes and bounds are
 static (Python floats), compiled in as constants exactly as the portable
 forms convert them. JAX's own `jax.nn.leaky_relu` is jitted the same way.
+
+One gradient is JAX's own only in float32 and float64: in float16 and
+bfloat16, PReLU's alpha gradient is summed in float32 (`_prelu_half`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import functools
 
 import jax
+import jax.numpy as jnp
 
 from keras_leaky import ops as leaky_ops
 
@@ -26,8 +30,60 @@ def leaky_relu(x: jax.Array, negative_slope: float) -> jax.Array:
 
 @jax.jit
 def prelu(x: jax.Array, alpha: jax.Array) -> jax.Array:
-    """The portable PReLU as one kernel."""
+    """The portable PReLU as one kernel; in float16 and bfloat16 its alpha
+    gradient is summed in float32 (`_prelu_half`)."""
+    if x.dtype in (jnp.float16, jnp.bfloat16):
+        return _prelu_half(x, alpha)
     return leaky_ops._prelu(x, alpha)
+
+
+@jax.custom_vjp
+def _prelu_half(x: jax.Array, alpha: jax.Array) -> jax.Array:
+    """The portable PReLU, with its alpha gradient summed in float32.
+
+    JAX's own gradient sums `x * g` over the axes `alpha` is shared along in
+    the input's dtype. With 4096 terms per channel (a (16, 16, 16, 8) input,
+    `tests/alpha_gradient_precision_test.py`) its largest relative error
+    against the exact sum was 0.5 in bfloat16 and 3.3e-2 in float16, where
+    PyTorch's `F.prelu` has 1.8e-3 and 2.7e-4, about the final rounding.
+    Here each product is exact in float32 (two significands of 8 or 11 bits),
+    summed in float32 and rounded once: the same error as `F.prelu`'s. The
+    input gradient is JAX's own, and only the input and `alpha` are
+    kept for the backward pass. Written with differentiable `jnp` ops, so
+    gradients of gradients (`jax.grad` of `jax.grad`, `jax.hessian`) work.
+    """
+    return leaky_ops._prelu(x, alpha)
+
+
+def _prelu_half_forward(x: jax.Array, alpha: jax.Array) -> tuple[jax.Array, tuple]:
+    return leaky_ops._prelu(x, alpha), (x, alpha)
+
+
+def _prelu_half_backward(residuals: tuple, upstream: jax.Array) -> tuple[jax.Array, jax.Array]:
+    x, alpha = residuals
+    positive = x > 0
+    grad_x = jnp.where(positive, upstream, alpha * upstream)
+    # x * g where x <= 0, exactly 0 elsewhere (also at x = +inf).
+    negative_part = jnp.where(positive, jnp.zeros_like(x), x)
+    grad_alpha = negative_part.astype(jnp.float32) * upstream.astype(jnp.float32)
+    return _sum_to(grad_x, x), _sum_to(grad_alpha, alpha)
+
+
+_prelu_half.defvjp(_prelu_half_forward, _prelu_half_backward)
+
+
+def _sum_to(gradient: jax.Array, operand: jax.Array) -> jax.Array:
+    """`gradient` summed in float32 over the axes `operand` was broadcast
+    along, in `operand`'s shape and dtype."""
+    leading = gradient.ndim - operand.ndim
+    axes = tuple(range(leading)) + tuple(
+        leading + i
+        for i, n in enumerate(operand.shape)
+        if n == 1 and gradient.shape[leading + i] != 1
+    )
+    if axes:
+        gradient = jnp.sum(gradient.astype(jnp.float32), axis=axes)
+    return gradient.reshape(operand.shape).astype(operand.dtype)
 
 
 @functools.partial(jax.jit, static_argnums=(2, 3))
