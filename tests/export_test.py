@@ -11,8 +11,10 @@ Measured with Keras 3.15; the README's export section states the same:
   hold. `format="onnx"` needs `jax2onnx`; tf2onnx fails on the SavedModel,
   for Keras's own layers too. `format="litert"` is TF and torch only.
 - PyTorch: `format="onnx"` runs in onnxruntime with the native `LeakyRelu`
-  and `PRelu` operators, and `format="torch"` (`torch.export`) runs;
-  Keras cannot write a SavedModel from torch, for its own layers either.
+  and `PRelu` operators; `format="torch"` (`torch.export`) runs, and so
+  does `format="litert"` where `litert-torch` is installed, with a static
+  batch size. Keras cannot write a SavedModel from torch, for its own
+  layers either.
 Needs the `export` extra (`pip install "keras-leaky[export]"`).
 """
 
@@ -253,6 +255,19 @@ def test_torch_export_program_runs_and_matches(case, tmp_path):
     x = probe()[:1]  # Keras exports the batch axis as 1.
     output = torch.export.load(path).module()(torch.from_numpy(x))
     np.testing.assert_allclose(output.detach().numpy(), model.predict(x, verbose=0), atol=1e-5)
+
+
+@only_on["torch"]
+@pytest.mark.parametrize("case", CASES, ids=IDS)
+def test_torch_litert_runs_and_matches(case, tmp_path):
+    pytest.importorskip("litert_torch", reason="Keras's LiteRT export on torch needs litert-torch")
+    model = make_model(*case)
+    path = tmp_path / "model.tflite"
+    x = probe()  # Keras's LiteRT export on torch takes a static batch.
+    signature = [keras.InputSpec(shape=x.shape)]
+    torch_export(model, str(path), format="litert", input_signature=signature)
+    output = run_tflite(path.read_bytes(), x)
+    np.testing.assert_allclose(output, model.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
 
 
 @only_on["torch"]
