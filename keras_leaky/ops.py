@@ -5,45 +5,82 @@ that calls one of these. They use ``keras.ops``/``keras.random`` only, so they
 run on every Keras backend, and follow PyTorch's numerics exactly, including
 the derivative at ``x = 0`` (``negative_slope * g``, as PyTorch and TensorFlow
 give it; ``jax.nn.leaky_relu`` gives ``g`` there), ``-0.0``, NaN and ±inf.
+
+On a symbolic input (a `keras.KerasTensor`, such as a `keras.Input`) each
+function records one node of its `keras.Operation` (`LeakyRelu`, `Prelu`,
+`Rrelu`) and returns a `keras.KerasTensor`, as `keras.ops.leaky_relu` does:
+a functional model built on them runs the same code when called, and saves
+and reloads as a `.keras` file. Arguments are checked at the call either way.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping, Sized
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_leaky import _noise
+from keras_leaky.registration import register
 
 DEFAULT_NEGATIVE_SLOPE = 0.2
 DEFAULT_RRELU_LOWER = 1.0 / 8.0
 DEFAULT_RRELU_UPPER = 1.0 / 3.0
+# The most axes an input may have: TensorFlow's limit on a tensor's rank
+# (`TensorShape::MaxDimensions()`). Keras sets none of its own; beyond it a
+# tampered shape crashes XLA on JAX, or makes per-axis work quadratic.
+MAX_RANK = 254
+# Seeds in [0, 2**31 - 1]: the range every backend's random generator accepts.
+MAX_SEED = 2**31 - 1
 
 
-def check_number(name: str, value: Any, minimum: float | None = None) -> float:
+def check_number(
+    name: str,
+    value: Any,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    why: str = "",
+) -> float:
     """Returns `value` as a float, or raises naming the argument.
 
     Raises `TypeError` for anything that is not a real number (strings and
-    booleans included) and `ValueError` for a non-finite value or one below
-    `minimum`.
+    booleans included) and `ValueError` for a non-finite value (a Python int
+    too large for a float included) or one outside `[minimum, maximum]`.
+    `why`, if given, says in the message why the range is what it is.
     """
-    allowed = "a finite number" + ("" if minimum is None else f" >= {minimum:g}")
+    if maximum is not None:
+        allowed = f"a finite number in [{minimum:g}, {maximum:g}]"
+    else:
+        allowed = "a finite number" + ("" if minimum is None else f" >= {minimum:g}")
+    allowed += f" ({why})" if why else ""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
             f"Argument `{name}` must be {allowed}. "
             f"Received: {name}={value!r} of type {type(value).__name__}"
         )
-    number = float(value)
-    if not math.isfinite(number) or (minimum is not None and number < minimum):
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if (
+        not math.isfinite(number)
+        or (minimum is not None and number < minimum)
+        or (maximum is not None and number > maximum)
+    ):
         raise ValueError(f"Argument `{name}` must be {allowed}. Received: {name}={value!r}")
     return number
 
 
 def check_bounds(lower: Any, upper: Any) -> tuple[float, float]:
-    """Validates RReLU bounds: finite, `0 <= lower <= upper`."""
+    """Validates RReLU bounds: finite, `0 <= lower <= upper`, finite `lower + upper`.
+
+    The sum must be finite because the slope at inference is its half: with
+    `lower=1e308, upper=1.7e308` it would be infinite.
+    """
     lower = check_number("lower", lower, minimum=0)
     upper = check_number("upper", upper, minimum=0)
     if lower > upper:
@@ -51,15 +88,105 @@ def check_bounds(lower: Any, upper: Any) -> tuple[float, float]:
             "Arguments `lower` and `upper` must satisfy 0 <= lower <= upper. "
             f"Received: lower={lower}, upper={upper}"
         )
+    if not math.isfinite(lower + upper):
+        raise ValueError(
+            "Arguments `lower` and `upper` must have a finite sum: the slope at inference "
+            f"is (lower + upper) / 2. Received: lower={lower}, upper={upper}"
+        )
     return lower, upper
+
+
+def check_seed(seed: Any) -> int | None:
+    """Validates an int seed: None or an int in `[0, MAX_SEED]`."""
+    if seed is None:
+        return None
+    message = f"Argument `seed` must be None or an int in [0, {MAX_SEED}]. Received: seed={seed!r}"
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(message)
+    if not 0 <= seed <= MAX_SEED:  # Beyond it, some backend's seed type overflows.
+        raise ValueError(message)
+    return seed
+
+
+def check_input_shape(input_shape: Any) -> tuple:
+    """Returns `input_shape` as a tuple, or raises a `ValueError` naming it.
+
+    A shape is a sequence of at most `MAX_RANK` sizes, each a non-negative int
+    or None. Checked in time linear in its length and the rank first, so that
+    a tampered `.keras` file fails fast, before any work per axis.
+    """
+    if isinstance(input_shape, (str, bytes, Mapping)) or not isinstance(input_shape, Sized):
+        raise _malformed_shape(input_shape)
+    if len(input_shape) > MAX_RANK:
+        raise ValueError(
+            f"Argument `input_shape` may have at most {MAX_RANK} axes (TensorFlow's limit "
+            f"on a tensor's rank). Received: an input_shape of rank {len(input_shape)}"
+        )
+    shape = tuple(input_shape)
+    if not all(
+        size is None
+        or (isinstance(size, numbers.Integral) and not isinstance(size, bool) and size >= 0)
+        for size in shape
+    ):
+        raise _malformed_shape(input_shape)
+    return shape
+
+
+def _malformed_shape(input_shape: Any) -> ValueError:
+    return ValueError(
+        "Argument `input_shape` must be a tuple of non-negative ints or None. "
+        f"Received: input_shape={input_shape!r}"
+    )
+
+
+def _real_dtype(name: str, dtype: Any) -> str:
+    """`dtype` standardized; a complex one raises a `TypeError` naming it.
+
+    A rectifier compares with 0, which complex numbers do not support; casting
+    them to a real dtype would silently drop the imaginary part.
+    """
+    dtype = keras.backend.standardize_dtype(dtype)
+    if dtype.startswith("complex"):
+        raise TypeError(
+            f"Argument `{name}` must have a real dtype: a leaky rectifier is not defined "
+            "on complex numbers, and casting would drop the imaginary part. Apply it to "
+            "the real and imaginary parts separately (`keras.ops.real`, `keras.ops.imag`)."
+            f" Received: {name} of dtype {dtype}"
+        )
+    return dtype
+
+
+def _output_dtype(x: Any) -> str:
+    """The dtype the functions return for `x`: its own if float, else floatx."""
+    dtype = _real_dtype("x", x.dtype)
+    return dtype if keras.backend.is_float_dtype(dtype) else keras.config.floatx()
+
+
+def _check_rank(x: Any) -> None:
+    shape = x.shape  # A TensorFlow shape's rank is None where it is unknown.
+    rank = shape.rank if hasattr(shape, "rank") else len(shape)
+    if rank is not None and rank > MAX_RANK:
+        raise ValueError(
+            f"Argument `x` may have at most {MAX_RANK} axes (TensorFlow's limit on a "
+            f"tensor's rank). Received: x of rank {rank}"
+        )
 
 
 def _as_float_tensor(x: Any) -> Any:
     """Converts `x` to a tensor; integer and bool inputs are cast to floatx."""
     x = ops.convert_to_tensor(x)
-    if not keras.backend.is_float_dtype(x.dtype):
-        x = ops.cast(x, keras.config.floatx())
+    _check_rank(x)
+    dtype = _output_dtype(x)
+    if dtype != keras.backend.standardize_dtype(x.dtype):
+        x = ops.cast(x, dtype)
     return x
+
+
+def _output_spec(x: keras.KerasTensor, shape: tuple | None = None) -> keras.KerasTensor:
+    """What a function returns for symbolic `x`: `x`'s shape (or `shape`), a float dtype."""
+    _check_rank(x)
+    shape = tuple(x.shape) if shape is None else shape
+    return keras.KerasTensor(shape, dtype=_output_dtype(x))
 
 
 def _like(value: Any, x: Any) -> Any:
@@ -117,16 +244,24 @@ def leaky_relu(x: Any, negative_slope: float = DEFAULT_NEGATIVE_SLOPE) -> Any:
     [-0.2, 0.0, 3.0]
 
     Args:
-        x: Input tensor. Integer inputs are cast to `keras.config.floatx()`.
+        x: Input tensor, real (complex inputs raise a `TypeError`). Integer
+            inputs are cast to `keras.config.floatx()`.
         negative_slope: Finite number >= 0. Defaults to 0.2, the slope of
             Keras's `"leaky_relu"` activation, so the name, this function and
             `keras_leaky.LeakyReLU()` all agree. PyTorch and Maas et al. use
             0.01: pass `negative_slope=0.01` for their setting.
 
     Returns:
-        A tensor of the same shape and dtype as `x`.
+        A tensor of the same shape and dtype as `x` (a `keras.KerasTensor`
+        for a symbolic `x`).
     """
     negative_slope = check_number("negative_slope", negative_slope, minimum=0)
+    if isinstance(x, keras.KerasTensor):
+        return LeakyRelu(negative_slope).symbolic_call(x)
+    return _run_leaky_relu(x, negative_slope)
+
+
+def _run_leaky_relu(x: Any, negative_slope: float) -> Any:
     x = _as_float_tensor(x)
     fast = _fast_paths()
     y = None if fast is None else fast.leaky_relu(x, negative_slope)
@@ -136,6 +271,31 @@ def leaky_relu(x: Any, negative_slope: float = DEFAULT_NEGATIVE_SLOPE) -> Any:
 def _leaky_relu(x: Any, negative_slope: float) -> Any:
     """The portable LeakyReLU: the reference the fast paths are tested against."""
     return _leaky(x, _like(negative_slope, x))
+
+
+@register
+class LeakyRelu(keras.Operation):
+    """`leaky_relu` as one node of a functional graph, with `negative_slope` in its config.
+
+    Args:
+        negative_slope: Finite number >= 0. Defaults to 0.2.
+        name: Optional name of the operation.
+    """
+
+    def __init__(
+        self, negative_slope: float = DEFAULT_NEGATIVE_SLOPE, name: str | None = None
+    ) -> None:
+        super().__init__(name=name)
+        self.negative_slope = check_number("negative_slope", negative_slope, minimum=0)
+
+    def call(self, x: Any) -> Any:
+        return _run_leaky_relu(x, self.negative_slope)
+
+    def compute_output_spec(self, x: keras.KerasTensor) -> keras.KerasTensor:
+        return _output_spec(x)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "negative_slope": self.negative_slope}
 
 
 def prelu(x: Any, alpha: Any) -> Any:
@@ -156,17 +316,71 @@ def prelu(x: Any, alpha: Any) -> Any:
     [[-0.2, 3.0], [-0.1, -2.0]]
 
     Args:
-        x: Input tensor. Integer inputs are cast to `keras.config.floatx()`.
-        alpha: Tensor of slopes, broadcastable to `x`'s shape.
+        x: Input tensor, real (complex inputs raise a `TypeError`). Integer
+            inputs are cast to `keras.config.floatx()`.
+        alpha: Real number or tensor of slopes, broadcastable to `x`'s shape.
 
     Returns:
-        A tensor of the same shape and dtype as `x`.
+        A tensor of `x`'s dtype and the broadcast shape of `x` and `alpha`
+        (`x`'s own for an `alpha` that broadcasts into it); a
+        `keras.KerasTensor` if `x` or `alpha` is symbolic.
     """
+    _alpha_shape(alpha)
+    if isinstance(x, keras.KerasTensor) or isinstance(alpha, keras.KerasTensor):
+        if not isinstance(x, keras.KerasTensor):
+            x = ops.convert_to_tensor(x)
+        return Prelu().symbolic_call(x, alpha)
+    return _run_prelu(x, alpha)
+
+
+def _alpha_shape(alpha: Any) -> tuple:
+    """Checks that `alpha` is real numbers, and returns its shape."""
+    message = (
+        "Argument `alpha` must be a real number or a tensor of real numbers broadcastable "
+        f"to `x`. Received: alpha={alpha!r}"
+    )
     if alpha is None or isinstance(alpha, (bool, str, bytes)):
-        raise TypeError(
-            "Argument `alpha` must be a number or a tensor of numbers broadcastable to `x`. "
+        raise TypeError(message)
+    if hasattr(alpha, "dtype") and hasattr(alpha, "shape"):
+        _real_dtype("alpha", alpha.dtype)
+        return tuple(alpha.shape)
+    try:
+        values = np.asarray(alpha)
+        if values.dtype.kind == "O":  # Python ints beyond int64, or not numbers.
+            values = values.astype("float64")
+    except OverflowError as error:
+        raise ValueError(
+            "Argument `alpha` must hold finite numbers within a float's range. "
             f"Received: alpha={alpha!r}"
-        )
+        ) from error
+    except (TypeError, ValueError) as error:
+        raise TypeError(message) from error
+    _real_dtype("alpha", values.dtype)
+    if values.dtype.kind not in "iuf":
+        raise TypeError(message)
+    return values.shape
+
+
+def _broadcast_shape(x_shape: tuple, alpha_shape: tuple) -> tuple:
+    """NumPy's broadcast of two shapes, as Keras infers it: None is any size."""
+    rank = max(len(x_shape), len(alpha_shape))
+    x_padded = (1,) * (rank - len(x_shape)) + tuple(x_shape)
+    alpha_padded = (1,) * (rank - len(alpha_shape)) + tuple(alpha_shape)
+    shape = []
+    for x_size, alpha_size in zip(x_padded, alpha_padded, strict=True):
+        if x_size == 1 or (x_size is None and alpha_size != 1):
+            shape.append(alpha_size)
+        elif alpha_size in (1, None, x_size):
+            shape.append(x_size)
+        else:
+            raise ValueError(
+                f"Argument `alpha` of shape {tuple(alpha_shape)} does not broadcast against "
+                f"`x` of shape {tuple(x_shape)}."
+            )
+    return tuple(shape)
+
+
+def _run_prelu(x: Any, alpha: Any) -> Any:
     x = _as_float_tensor(x)
     alpha = _like(alpha, x)
     fast = _fast_paths()
@@ -181,6 +395,24 @@ def _prelu(x: Any, alpha: Any) -> Any:
     # the unselected branch would otherwise give d/dalpha = 0 * inf = NaN.
     negative_part = ops.where(positive, ops.zeros_like(x), x)
     return ops.where(positive, x, ops.multiply(alpha, negative_part))
+
+
+@register
+class Prelu(keras.Operation):
+    """`prelu` as one node of a functional graph: `alpha` is its second input.
+
+    A constant `alpha` (a number, list or NumPy array) is saved with the
+    graph, as Keras saves the constant operands of its own operations.
+
+    Args:
+        name: Optional name of the operation.
+    """
+
+    def call(self, x: Any, alpha: Any) -> Any:
+        return _run_prelu(x, alpha)
+
+    def compute_output_spec(self, x: Any, alpha: Any) -> keras.KerasTensor:
+        return _output_spec(x, _broadcast_shape(x.shape, _alpha_shape(alpha)))
 
 
 def rrelu(
@@ -212,25 +444,53 @@ def rrelu(
     `lower=1/8, upper=1/3` (their reciprocal range, PyTorch's default) or
     `lower=upper=1/5.5` at inference for their setting.
 
+    On a symbolic `x` (a functional model), inference records a `LeakyRelu`
+    node, and training an `Rrelu` node, which needs an int `seed`: the same
+    slopes at every call, as eagerly. A `SeedGenerator` (or `seed=None`, the
+    global one) is state that a functional graph cannot own, track or save,
+    so it raises a `TypeError`: use the `keras_leaky.RReLU` layer, which owns
+    its generator and draws noise only in training, as Keras's `Dropout` does.
+
     Example:
     >>> keras_leaky.ops.rrelu([-2.0, 3.0], training=False)   # slope 11/48
     [-0.4583, 3.0]
 
     Args:
-        x: Input tensor. Integer inputs are cast to `keras.config.floatx()`.
+        x: Input tensor, real (complex inputs raise a `TypeError`). Integer
+            inputs are cast to `keras.config.floatx()`.
         lower: Finite lower bound of the slope, >= 0. Defaults to 1/8.
-        upper: Finite upper bound of the slope, >= `lower`. Defaults to 1/3.
+        upper: Finite upper bound of the slope, >= `lower`, with a finite
+            `lower + upper`. Defaults to 1/3.
         training: Python bool: sample slopes (`True`) or use the mean.
-        seed: An int or a `keras.random.SeedGenerator`. Inside compiled
-            functions (`jax.jit`, `tf.function`) pass a `SeedGenerator` so
-            that every step draws new noise; the layer `RReLU` does this.
+        seed: An int in `[0, 2**31 - 1]` or a `keras.random.SeedGenerator`.
+            Inside compiled functions (`jax.jit`, `tf.function`) pass a
+            `SeedGenerator` so that every step draws new noise; the layer
+            `RReLU` does this.
 
     Returns:
-        A tensor of the same shape and dtype as `x`.
+        A tensor of the same shape and dtype as `x` (a `keras.KerasTensor`
+        for a symbolic `x`).
     """
     lower, upper = check_bounds(lower, upper)
     if not training:
         return leaky_relu(x, (lower + upper) / 2.0)
+    if not isinstance(seed, keras.random.SeedGenerator):
+        seed = check_seed(seed)
+    if isinstance(x, keras.KerasTensor):
+        if not isinstance(seed, int):
+            raise TypeError(
+                "`rrelu(training=True)` on a symbolic input needs an int `seed`: a functional "
+                "graph cannot own, track or save a SeedGenerator's state. For new noise at "
+                "every training step, use the `keras_leaky.RReLU` layer, which owns its "
+                f"SeedGenerator and draws noise only in training. Received: seed={seed!r}"
+            )
+        return Rrelu(lower, upper, seed).symbolic_call(x)
+    return _run_rrelu(x, lower, upper, seed)
+
+
+def _run_rrelu(
+    x: Any, lower: float, upper: float, seed: int | keras.random.SeedGenerator | None
+) -> Any:
     x = _as_float_tensor(x)
     key = _noise.draw_key(seed)
     fast = _fast_paths()
@@ -244,3 +504,41 @@ def _rrelu(x: Any, key: Any, lower: float, upper: float) -> Any:
     The portable form, and the reference the fast paths are tested against.
     """
     return _leaky(x, _noise.uniform_like(x, key, lower, upper))
+
+
+@register
+class Rrelu(keras.Operation):
+    """`rrelu(training=True)` with an int `seed` as one node of a functional graph.
+
+    Every call draws the same slopes, as `rrelu` does eagerly with an int
+    seed. (At inference `rrelu` records a `LeakyRelu` node instead.)
+
+    Args:
+        lower: Finite lower bound of the slope, >= 0. Defaults to 1/8.
+        upper: Finite upper bound, >= `lower`. Defaults to 1/3.
+        seed: Int in `[0, 2**31 - 1]`.
+        name: Optional name of the operation.
+    """
+
+    def __init__(
+        self,
+        lower: float = DEFAULT_RRELU_LOWER,
+        upper: float = DEFAULT_RRELU_UPPER,
+        seed: int = 0,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name=name)
+        self.lower, self.upper = check_bounds(lower, upper)
+        if seed is None:
+            raise TypeError(f"Argument `seed` must be an int. Received: seed={seed!r}")
+        self.seed = check_seed(seed)
+
+    def call(self, x: Any) -> Any:
+        return _run_rrelu(x, self.lower, self.upper, self.seed)
+
+    def compute_output_spec(self, x: keras.KerasTensor) -> keras.KerasTensor:
+        return _output_spec(x)
+
+    def get_config(self) -> dict:
+        config = {"lower": self.lower, "upper": self.upper, "seed": self.seed}
+        return {**super().get_config(), **config}

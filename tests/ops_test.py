@@ -337,3 +337,143 @@ def test_rrelu_training_gradient_is_sampled_slope():
 def test_prelu_bad_alpha_raises_naming_it(alpha):
     with pytest.raises(TypeError, match="alpha"):
         leaky_ops.prelu(np.ones(3, "float32"), alpha)
+
+
+# --- Symbolic inputs (the functional API) --------------------------------------
+
+ALPHA4 = np.array([0.1, -0.2, 0.3, 0.4], np.float32)
+SYMBOLIC_OPS = {
+    "leaky_relu": lambda x: leaky_ops.leaky_relu(x, 0.1),
+    "prelu": lambda x: leaky_ops.prelu(x, ALPHA4),
+    "prelu_scalar": lambda x: leaky_ops.prelu(x, 0.3),
+    "rrelu": lambda x: leaky_ops.rrelu(x, 0.1, 0.3),
+    "rrelu_training": lambda x: leaky_ops.rrelu(x, 0.1, 0.3, training=True, seed=5),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "int32"])
+@pytest.mark.parametrize("op", list(SYMBOLIC_OPS))
+def test_symbolic_input_gives_keras_tensor(op, dtype):
+    y = SYMBOLIC_OPS[op](keras.Input((5, 4), dtype=dtype))
+    assert isinstance(y, keras.KerasTensor)
+    assert tuple(y.shape) == (None, 5, 4)
+    expected = keras.config.floatx() if dtype == "int32" else dtype
+    assert keras.backend.standardize_dtype(y.dtype) == expected
+    # The same as eagerly.
+    eager = SYMBOLIC_OPS[op](keras.ops.ones((2, 5, 4), dtype=dtype))
+    assert keras.backend.standardize_dtype(eager.dtype) == expected
+
+
+def test_symbolic_prelu_broadcasts_alpha_as_eagerly():
+    y = leaky_ops.prelu(keras.Input((3, 1)), np.ones((3, 4), np.float32))
+    assert tuple(y.shape) == (None, 3, 4)
+    eager = leaky_ops.prelu(np.ones((2, 3, 1), np.float32), np.ones((3, 4), np.float32))
+    assert tuple(eager.shape) == (2, 3, 4)
+
+
+@pytest.mark.parametrize("op", list(SYMBOLIC_OPS))
+def test_functional_model_predicts_as_eager_and_reloads(op, tmp_path):
+    inputs = keras.Input((5, 4))
+    model = keras.Model(inputs, SYMBOLIC_OPS[op](inputs))
+    x = make_x((3, 5, 4), seed=11)
+    expected = to_numpy(SYMBOLIC_OPS[op](x))
+    np.testing.assert_array_equal(model.predict(x, verbose=0), expected)
+    np.testing.assert_array_equal(to_numpy(model(x)), expected)
+
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    reloaded = keras.saving.load_model(path)  # safe_mode: no lambda, the ops are registered.
+    np.testing.assert_array_equal(reloaded.predict(x, verbose=0), expected)
+
+
+def test_functional_model_records_one_node_per_op():
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, leaky_ops.prelu(leaky_ops.leaky_relu(inputs), ALPHA4))
+    assert [type(op).__name__ for op in model.operations[1:]] == ["LeakyRelu", "Prelu"]
+
+
+@pytest.mark.parametrize(
+    "call,error,words",
+    [
+        (lambda x: leaky_ops.leaky_relu(x, -1.0), ValueError, "negative_slope"),
+        (lambda x: leaky_ops.prelu(x, "0.2"), TypeError, "alpha"),
+        (lambda x: leaky_ops.prelu(x, np.ones(3)), ValueError, "alpha"),
+        (lambda x: leaky_ops.rrelu(x, 0.5, 0.1), ValueError, "lower"),
+        (lambda x: leaky_ops.rrelu(x, training=True, seed=-1), ValueError, "seed"),
+    ],
+    ids=["slope", "alpha_type", "alpha_shape", "bounds", "seed"],
+)
+def test_symbolic_call_checks_arguments_at_the_call(call, error, words):
+    with pytest.raises(error, match=words):
+        call(keras.Input((4,)))
+
+
+@pytest.mark.parametrize(
+    "seed", [None, keras.random.SeedGenerator(1)], ids=["global", "seed_generator"]
+)
+def test_symbolic_rrelu_training_needs_an_int_seed(seed):
+    """A functional graph cannot own a SeedGenerator: the RReLU layer can."""
+    with pytest.raises(TypeError, match=r"int `seed`.*RReLU"):
+        leaky_ops.rrelu(keras.Input((4,)), training=True, seed=seed)
+
+
+def test_symbolic_rank_beyond_the_limit_raises():
+    with pytest.raises(ValueError, match=f"at most {leaky_ops.MAX_RANK} axes"):
+        leaky_ops.leaky_relu(keras.Input((1,) * leaky_ops.MAX_RANK))
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() == "tensorflow", reason="TensorFlow has no tensor of rank > 254"
+)
+def test_eager_rank_beyond_the_limit_raises():
+    with pytest.raises(ValueError, match=f"at most {leaky_ops.MAX_RANK} axes"):
+        leaky_ops.prelu(keras.ops.ones((1,) * (leaky_ops.MAX_RANK + 1)), 0.2)
+
+
+# --- Complex inputs and numbers beyond a float's range ------------------------
+
+COMPLEX_CALLS = {
+    "leaky_relu": lambda x: leaky_ops.leaky_relu(x),
+    "prelu": lambda x: leaky_ops.prelu(x, 0.25),
+    "rrelu": lambda x: leaky_ops.rrelu(x),
+    "rrelu_training": lambda x: leaky_ops.rrelu(x, training=True, seed=1),
+}
+
+
+@pytest.mark.parametrize("symbolic", [False, True], ids=["eager", "symbolic"])
+@pytest.mark.parametrize("op", list(COMPLEX_CALLS))
+def test_complex_input_raises_naming_the_dtype(op, symbolic):
+    # Casting would silently give [-0.2, 3.0]: the imaginary parts dropped.
+    x = np.array([-1 + 2j, 3 - 1j], np.complex64)
+    x = keras.Input((2,), dtype="complex64") if symbolic else x
+    with pytest.raises(TypeError, match="real dtype.*Received: x of dtype complex64"):
+        COMPLEX_CALLS[op](x)
+
+
+@pytest.mark.parametrize("alpha", [0.5 + 1j, np.array([0.5 + 1j, 0.1])], ids=["number", "array"])
+def test_prelu_complex_alpha_raises(alpha):
+    with pytest.raises(TypeError, match="alpha"):
+        leaky_ops.prelu(np.ones(2, np.float32), alpha)
+
+
+@pytest.mark.parametrize(
+    "call,name",
+    [
+        (lambda x: leaky_ops.leaky_relu(x, 10**400), "negative_slope"),
+        (lambda x: leaky_ops.rrelu(x, 10**400, 10**401), "lower"),
+        (lambda x: leaky_ops.rrelu(x, 0.1, 10**400), "upper"),
+        (lambda x: leaky_ops.prelu(x, 10**400), "alpha"),
+        (lambda x: leaky_ops.prelu(x, [0.1, 10**400]), "alpha"),
+    ],
+    ids=["slope", "lower", "upper", "alpha", "alpha_list"],
+)
+def test_python_ints_beyond_a_float_raise_naming_the_argument(call, name):
+    with pytest.raises(ValueError, match=name):
+        call(np.ones(2, np.float32))
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_rrelu_bounds_whose_sum_overflows_raise(training):
+    """The inference slope (lower + upper) / 2 would be inf."""
+    with pytest.raises(ValueError, match=r"`lower` and `upper`.*finite sum"):
+        leaky_ops.rrelu(np.ones(2, np.float32), 1e308, 1.7e308, training=training, seed=1)
