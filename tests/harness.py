@@ -159,6 +159,31 @@ def _check_mixed_precision(layer_cls: type, init_kwargs: dict, data: np.ndarray)
         keras.config.set_dtype_policy(previous)
 
 
+def _check_subclass_build(layer_cls: type, init_kwargs: dict, data: np.ndarray) -> None:
+    """A subclass that overrides `build` is not built at construction, and its `build` runs."""
+
+    class WithBuild(layer_cls):
+        def build(self, input_shape: tuple) -> None:
+            self.scale = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+
+    layer = WithBuild(**init_kwargs)
+    assert not layer.built
+    output = layer(data)
+    assert layer.built and tuple(layer.scale.shape) == (data.shape[-1],)
+    np.testing.assert_array_equal(_to_numpy(output), _to_numpy(layer_cls(**init_kwargs)(data)))
+
+
+def run_keras_layer_test(layer_cls: type, init_kwargs: dict, **kwargs: Any) -> None:
+    """Keras's own `run_layer_test`, with `kwargs` as its arguments.
+
+    It lives in `keras.src.testing` (private, and needs `absl`, which comes with
+    TensorFlow): used here in tests only, as a cross-check of the harness above.
+    """
+    from keras.src import testing
+
+    testing.TestCase().run_layer_test(layer_cls, init_kwargs, **kwargs)
+
+
 def run_layer_test(
     layer_cls: type,
     init_kwargs: dict,
@@ -171,6 +196,7 @@ def run_layer_test(
     run_training_check: bool = True,
     run_jit_check: bool = True,
     run_precision_checks: bool = True,
+    built_after_instantiation: bool = False,
 ) -> None:
     """Runs the standard checks every layer must pass.
 
@@ -186,6 +212,9 @@ def run_layer_test(
         run_training_check: Whether to fit one step of `Input -> layer -> Flatten -> Dense`.
         run_jit_check: Whether to repeat the fit (and predict) with `jit_compile=True`.
         run_precision_checks: Whether to sweep float16/bfloat16/float32 and `mixed_float16`.
+        built_after_instantiation: Whether the layer is stateless and built at construction,
+            as Keras's own stateless layers are (`assert_built_after_instantiation`), while a
+            subclass that overrides `build` is not, and has its `build` called.
     """
     input_shape = tuple(input_shape)
     expected_output_shape = tuple(expected_output_shape)
@@ -196,6 +225,9 @@ def run_layer_test(
         expected_num_seed_generators,
     )
 
+    if built_after_instantiation:
+        assert layer_cls(**init_kwargs).built, "a stateless layer is built at construction"
+        _check_subclass_build(layer_cls, init_kwargs, data)
     _check_serialization(layer_cls, init_kwargs, data)
 
     # Build.

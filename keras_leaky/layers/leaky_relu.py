@@ -67,13 +67,13 @@ class LeakyReLU(keras.layers.Layer):
         super().__init__(**kwargs)
         self.negative_slope = negative_slope
         self.supports_masking = True
-        self.built = True
+        self._build_at_init()
 
     def call(self, inputs: Any) -> Any:
         return leaky_ops.leaky_relu(inputs, self.negative_slope)
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
-        return input_shape
+        return leaky_ops.check_input_shape(input_shape)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "negative_slope": self.negative_slope}

@@ -46,19 +46,38 @@ def _standardize_alpha_initializer(value: Any) -> keras.initializers.Initializer
 
 
 def _standardize_shared_axes(shared_axes: Any) -> list[int] | str | None:
+    """Checks `shared_axes` in time linear in its length, before any other work.
+
+    An axis is an int in `[1 - MAX_RANK, MAX_RANK - 1]` other than 0, and
+    there are at most `MAX_RANK` of them: no input has more axes.
+    """
     if shared_axes is None or shared_axes == SHARE_ALL:
         return shared_axes
     axes = shared_axes
     if isinstance(axes, numbers.Integral) and not isinstance(axes, bool):
         axes = [axes]
-    if not isinstance(axes, (list, tuple)) or not all(
-        isinstance(axis, numbers.Integral) and not isinstance(axis, bool) and axis != 0
-        for axis in axes
+    limit = leaky_ops.MAX_RANK
+    if (
+        not isinstance(axes, (list, tuple))
+        or len(axes) > limit
+        or not all(
+            isinstance(axis, numbers.Integral)
+            and not isinstance(axis, bool)
+            and axis != 0
+            and -limit < axis < limit
+            for axis in axes
+        )
     ):
+        received = (
+            f"a list of {len(axes)} axes"
+            if isinstance(axes, (list, tuple)) and len(axes) > limit
+            else f"shared_axes={shared_axes!r}"
+        )
         raise ValueError(
             "Argument `shared_axes` must be None (one alpha per channel), 'all' (one "
-            "scalar alpha), or a list of non-zero int axes to share alpha over (the "
-            f"batch axis 0 is always shared). Received: shared_axes={shared_axes!r}"
+            f"scalar alpha), or a list of at most {limit} non-zero int axes, each in "
+            f"[{1 - limit}, {limit - 1}], to share alpha over (the batch axis 0 is always "
+            f"shared). Received: {received}"
         )
     return [int(axis) for axis in axes]
 
@@ -138,16 +157,10 @@ class PReLU(keras.layers.Layer):
         self.supports_masking = True
 
     def _alpha_shape(self, input_shape: tuple) -> tuple[tuple, dict[int, int]]:
-        """Returns alpha's shape and the input axes whose sizes it fixes."""
-        if not all(
-            size is None
-            or (isinstance(size, numbers.Integral) and not isinstance(size, bool) and size >= 0)
-            for size in input_shape
-        ):
-            raise ValueError(
-                "PReLU's input shape must be a tuple of non-negative ints or None. "
-                f"Received: input_shape={input_shape!r}"
-            )
+        """Returns alpha's shape and the input axes whose sizes it fixes.
+
+        Linear in the rank, which `check_input_shape` bounds first.
+        """
         rank = len(input_shape)
         if self.shared_axes == SHARE_ALL:
             return (), {}
@@ -158,9 +171,9 @@ class PReLU(keras.layers.Layer):
                     f"(batch, ..., channels). Received: input_shape={input_shape}"
                 )
             axis = rank - 1 if self.data_format == "channels_last" else 1
-            shared = [i for i in range(rank) if i != axis]
+            shared = {i for i in range(rank) if i != axis}
         else:
-            shared = [0]
+            shared = {0}
             for axis in self.shared_axes:
                 if not -rank < axis < rank:
                     raise ValueError(
@@ -168,7 +181,7 @@ class PReLU(keras.layers.Layer):
                         f"inputs of rank {rank}. Received: shared_axes={self.shared_axes}, "
                         f"input_shape={input_shape}"
                     )
-                shared.append(axis % rank)
+                shared.add(axis % rank)
         fixed = {i: input_shape[i] for i in range(rank) if i not in shared}
         unknown = [i for i, size in fixed.items() if size is None]
         if unknown:
@@ -189,7 +202,8 @@ class PReLU(keras.layers.Layer):
         return shape, fixed
 
     def build(self, input_shape: tuple) -> None:
-        shape, fixed = self._alpha_shape(tuple(input_shape))
+        input_shape = leaky_ops.check_input_shape(input_shape)
+        shape, fixed = self._alpha_shape(input_shape)
         self.alpha = self.add_weight(
             shape=shape,
             name="alpha",
@@ -203,7 +217,7 @@ class PReLU(keras.layers.Layer):
         return leaky_ops.prelu(inputs, self.alpha)
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
-        return input_shape
+        return leaky_ops.check_input_shape(input_shape)
 
     def get_config(self) -> dict:
         config = {

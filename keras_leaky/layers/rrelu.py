@@ -9,8 +9,6 @@ import keras
 from keras_leaky import ops as leaky_ops
 from keras_leaky.registration import register
 
-MAX_SEED = 2**31 - 1
-
 
 @register
 class RReLU(keras.layers.Layer):
@@ -47,7 +45,8 @@ class RReLU(keras.layers.Layer):
 
     Args:
         lower: Finite lower bound of the slope, >= 0. Defaults to 1/8.
-        upper: Finite upper bound, >= `lower`. Defaults to 1/3.
+        upper: Finite upper bound, >= `lower`, with a finite `lower + upper`
+            (the inference slope is its half). Defaults to 1/3.
         seed: Optional int in [0, 2**31 - 1] for reproducible noise (the
             range every backend's random generator accepts).
         **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
@@ -69,28 +68,20 @@ class RReLU(keras.layers.Layer):
         **kwargs: Any,
     ) -> None:
         lower, upper = leaky_ops.check_bounds(lower, upper)
-        if seed is not None:
-            message = (
-                f"Argument `seed` must be None or an int in [0, {MAX_SEED}]. "
-                f"Received: seed={seed!r}"
-            )
-            if isinstance(seed, bool) or not isinstance(seed, int):
-                raise TypeError(message)
-            if not 0 <= seed <= MAX_SEED:  # Beyond it, some backend's seed type overflows.
-                raise ValueError(message)
+        seed = leaky_ops.check_seed(seed)
         super().__init__(**kwargs)
         self.lower = lower
         self.upper = upper
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.supports_masking = True
-        self.built = True
+        self._build_at_init()
 
     def call(self, inputs: Any, training: bool = False) -> Any:
         return leaky_ops.rrelu(inputs, self.lower, self.upper, training, self.seed_generator)
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
-        return input_shape
+        return leaky_ops.check_input_shape(input_shape)
 
     def get_config(self) -> dict:
         config = {"lower": self.lower, "upper": self.upper, "seed": self.seed}

@@ -6,7 +6,7 @@ import pytest
 
 from keras_leaky import LeakyReLU
 from tests.backend_utils import BAD_NONNEGATIVE_NUMBERS as BAD_SLOPES
-from tests.harness import run_layer_test
+from tests.harness import run_keras_layer_test, run_layer_test
 
 
 def reference(x, negative_slope):
@@ -20,6 +20,20 @@ def test_layer_basics():
         input_shape=(2, 3, 4),
         expected_output_shape=(2, 3, 4),
         expected_num_trainable_weights=0,
+        built_after_instantiation=True,
+    )
+
+
+def test_keras_own_layer_test():
+    run_keras_layer_test(
+        LeakyReLU,
+        {"negative_slope": 0.1},
+        input_shape=(2, 3, 4),
+        expected_output_shape=(2, 3, 4),
+        expected_num_trainable_weights=0,
+        expected_num_non_trainable_weights=0,
+        supports_masking=True,
+        assert_built_after_instantiation=True,
     )
 
 
@@ -111,3 +125,19 @@ def test_both_spellings_raise():
 def test_both_spellings_raise_even_when_negative_slope_is_the_default_value():
     with pytest.raises(ValueError, match=r"negative_slope.*alpha.*Received:"):
         LeakyReLU(negative_slope=0.2, alpha=0.1)
+
+
+@pytest.mark.parametrize("argument", ["negative_slope", "alpha"])
+def test_rejects_a_slope_beyond_a_float_naming_it(argument):
+    with pytest.raises(ValueError, match=r"negative_slope.*Received:"):
+        LeakyReLU(**{argument: 10**400})
+
+
+def test_complex_input_raises_naming_the_dtype():
+    with pytest.raises(TypeError, match="complex64"):
+        LeakyReLU()(np.array([-1 + 2j, 3 - 1j], "complex64"))
+
+
+def test_input_rank_beyond_the_limit_raises():
+    with pytest.raises(ValueError, match="input_shape.*at most 254 axes"):
+        LeakyReLU()(keras.Input((1,) * 254))

@@ -288,3 +288,45 @@ def test_rejects_alpha_initializer_beyond_float32(value):
 def test_rejects_none_alpha_initializer():
     with pytest.raises(TypeError, match="alpha_initializer"):
         PReLU(alpha_initializer=None)
+
+
+def test_rejects_more_shared_axes_than_any_input_has_axes_at_construction():
+    # A tampered config with 10**5 axes once took minutes (quadratic) at build.
+    with pytest.raises(ValueError, match=r"shared_axes.*at most 254.*Received: a list of 100000"):
+        PReLU(shared_axes=[1] * 10**5)
+
+
+@pytest.mark.parametrize("shared_axes", [[254], [-254], [1, 10**9]])
+def test_rejects_axes_beyond_any_rank_at_construction(shared_axes):
+    with pytest.raises(ValueError, match=SHARED_AXES_ERROR):
+        PReLU(shared_axes=shared_axes)
+
+
+@pytest.mark.parametrize(
+    "init_kwargs", [{}, {"shared_axes": []}, {"data_format": "channels_first"}]
+)
+def test_input_rank_beyond_the_limit_raises_before_any_work(init_kwargs):
+    # Rank 20000 with one alpha per element crashed JAX; channels_first was quadratic.
+    layer = PReLU(**init_kwargs)
+    with pytest.raises(ValueError, match=r"input_shape.*at most 254 axes.*rank 20000"):
+        layer.build((None,) + (1,) * 19998 + (3,))
+    assert not layer.built and not layer.weights
+    with pytest.raises(ValueError, match="input_shape.*at most 254 axes"):
+        layer.compute_output_shape((None,) * 255)
+
+
+def test_rank_254_is_accepted():
+    layer = PReLU(shared_axes=[])
+    layer.build((None,) + (1,) * 252 + (3,))
+    assert tuple(layer.alpha.shape) == (1,) * 252 + (3,)
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400)])
+def test_rejects_alpha_initializer_beyond_a_float(value):
+    with pytest.raises(ValueError, match="alpha_initializer.*Received:"):
+        PReLU(alpha_initializer=value)
+
+
+def test_complex_input_raises_naming_the_dtype():
+    with pytest.raises(TypeError, match="complex64"):
+        PReLU()(np.array([[-1 + 2j, 3 - 1j]], "complex64"))

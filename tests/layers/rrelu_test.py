@@ -8,7 +8,7 @@ from keras import ops
 from keras_leaky import LeakyReLU, RReLU
 from tests.backend_utils import BAD_NONNEGATIVE_NUMBERS as BAD_BOUNDS
 from tests.backend_utils import to_numpy
-from tests.harness import FLOAT_DTYPES, run_layer_test
+from tests.harness import FLOAT_DTYPES, run_keras_layer_test, run_layer_test
 
 
 def data(shape=(4, 16), seed=0):
@@ -26,7 +26,22 @@ def test_layer_basics():
         input_shape=(2, 3, 4),
         expected_output_shape=(2, 3, 4),
         expected_num_trainable_weights=0,
+        built_after_instantiation=True,
         expected_num_seed_generators=1,
+    )
+
+
+def test_keras_own_layer_test():
+    run_keras_layer_test(
+        RReLU,
+        {"lower": 0.1, "upper": 0.3, "seed": 1},
+        input_shape=(2, 3, 4),
+        expected_output_shape=(2, 3, 4),
+        expected_num_trainable_weights=0,
+        expected_num_non_trainable_weights=0,
+        expected_num_seed_generators=1,
+        supports_masking=True,
+        assert_built_after_instantiation=True,
     )
 
 
@@ -222,3 +237,26 @@ def test_training_flag_reaches_rrelu_used_as_an_activation():
     targets = inference_targets(x, act)
     np.testing.assert_allclose(numpy(dense(x)), targets, rtol=1e-6)
     assert not np.allclose(numpy(dense(x, training=True)), targets)
+
+
+@pytest.mark.parametrize("argument", ["lower", "upper"])
+def test_rejects_a_bound_beyond_a_float_naming_it(argument):
+    with pytest.raises(ValueError, match=rf"{argument}.*Received:"):
+        RReLU(**{"lower": 0.1, "upper": 10**401, argument: 10**400})
+
+
+def test_rejects_bounds_whose_sum_overflows():
+    """Accepted before, then every inference call failed on `negative_slope=inf`."""
+    with pytest.raises(ValueError, match=r"`lower` and `upper`.*finite sum.*Received:"):
+        RReLU(lower=1e308, upper=1.7e308)
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_complex_input_raises_naming_the_dtype(training):
+    with pytest.raises(TypeError, match="complex64"):
+        RReLU(seed=0)(np.array([-1 + 2j, 3 - 1j], "complex64"), training=training)
+
+
+def test_input_rank_beyond_the_limit_raises():
+    with pytest.raises(ValueError, match="input_shape.*at most 254 axes"):
+        RReLU()(keras.Input((1,) * 254))
