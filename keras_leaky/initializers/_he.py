@@ -15,6 +15,10 @@ import keras
 from keras_leaky.ops import check_number
 
 MODES = ("fan_in", "fan_out")
+# The largest slope: the variance 2 / ((1 + negative_slope**2) * fan) is then
+# computable (negative_slope**2 overflows a float beyond 1.3e154) and its
+# standard deviation a normal float32 (>= 1.2e-38, not 0) for any fan < 2**63.
+MAX_NEGATIVE_SLOPE = 1e18
 
 
 def compute_fans(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -66,7 +70,14 @@ class _LeakyHeInitializer(keras.initializers.Initializer):
     def __init__(
         self, negative_slope: float, seed: int | None = None, mode: str = "fan_in"
     ) -> None:
-        self.negative_slope = check_number("negative_slope", negative_slope, minimum=0)
+        self.negative_slope = check_number(
+            "negative_slope",
+            negative_slope,
+            minimum=0,
+            maximum=MAX_NEGATIVE_SLOPE,
+            why="beyond, the weights' variance 2 / ((1 + negative_slope**2) * fan) "
+            "underflows or overflows",
+        )
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
             raise TypeError(f"Argument `seed` must be an int or None. Received: seed={seed!r}")
         if not isinstance(mode, str) or mode not in MODES:

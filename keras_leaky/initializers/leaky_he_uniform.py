@@ -52,7 +52,7 @@ class LeakyHeUniform(_LeakyHeInitializer):
     ... )
 
     Args:
-        negative_slope: Finite number >= 0, the slope of the leaky rectifier
+        negative_slope: Number in [0, 1e18], the slope of the leaky rectifier
             that follows the layer. Required: it should equal that layer's
             slope (0.01 for PyTorch's default `LeakyReLU`, 0.2 for Keras's and
             `keras_leaky.LeakyReLU()`'s), so no default would fit both.

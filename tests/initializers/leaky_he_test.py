@@ -154,6 +154,10 @@ def test_default_mode_and_validated_values(cls):
         (-0.1, ValueError),
         (float("nan"), ValueError),
         (float("inf"), ValueError),
+        # Finite, but the variance 2 / ((1 + negative_slope**2) * fan) is not:
+        # accepted before, then a bare OverflowError at the first call.
+        (1e200, ValueError),
+        (10**400, ValueError),
         ("0.1", TypeError),
         (True, TypeError),
         (None, TypeError),
@@ -222,3 +226,14 @@ def test_model_saves_and_reloads(cls, tmp_path):
         assert init.get_config() == model.layers[index].kernel_initializer.get_config()
     x = np.random.default_rng(0).standard_normal((2, 16)).astype("float32")
     np.testing.assert_allclose(to_numpy(loaded(x)), to_numpy(model(x)), rtol=1e-6)
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_largest_negative_slope_gives_nonzero_weights(cls):
+    init = cls(1e18, seed=1)
+    with pytest.raises(ValueError, match=r"negative_slope.*\[0, 1e\+18\].*variance"):
+        cls(1.01e18)
+    weights = to_numpy(init((2**10, 2**10)))
+    assert np.all(np.isfinite(weights)) and np.count_nonzero(weights) > 0.99 * weights.size
+    expected = math.sqrt(2 / (1 + 1e36) / 2**10)
+    np.testing.assert_allclose(weights.std(), expected, rtol=0.02)
