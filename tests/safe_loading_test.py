@@ -9,6 +9,8 @@ behind: the untampered file still loads and predicts as before.
 
 import json
 import os
+import subprocess
+import sys
 import zipfile
 
 import keras
@@ -25,7 +27,9 @@ def make_model():
     return keras.Sequential(
         [
             keras.Input((4,)),
-            keras.layers.Dense(6),
+            keras.layers.Dense(
+                6, kernel_initializer=keras_leaky.initializers.LeakyHeNormal(0.1, seed=0)
+            ),
             keras_leaky.LeakyReLU(negative_slope=0.1),
             keras_leaky.PReLU(),
             keras_leaky.RReLU(seed=1),
@@ -80,6 +84,14 @@ def set_field(name, field, value, where="config"):
     return edit
 
 
+def both(*edits):
+    def edit(config):
+        for one in edits:
+            one(config)
+
+    return edit
+
+
 def chain(error):
     """`error` and the exceptions it was raised from or during."""
     seen = []
@@ -97,6 +109,10 @@ def module_object(module, name, config):
 
 
 SLOPE = "negative_slope"
+PER_ELEMENT_RANK_20000 = both(
+    set_field("PReLU", "shared_axes", []),
+    set_field("PReLU", "input_shape", [None] + [1] * 19998 + [6], where="build_config"),
+)
 TAMPERINGS = {
     "slope_string": (set_field("LeakyReLU", SLOPE, "0.1"), TypeError, SLOPE),
     "slope_negative": (set_field("LeakyReLU", SLOPE, -1.0), ValueError, SLOPE),
@@ -144,6 +160,42 @@ TAMPERINGS = {
         ValueError,
         "input_shape",
     ),
+    # Numbers beyond a float's range (an OverflowError before), and a finite
+    # RReLU whose inference slope (lower + upper) / 2 is not.
+    "slope_int_overflow": (set_field("LeakyReLU", SLOPE, 10**400), ValueError, SLOPE),
+    "bounds_sum_overflow": (
+        both(set_field("RReLU", "lower", 1e308), set_field("RReLU", "upper", 1.7e308)),
+        ValueError,
+        "lower",
+    ),
+    "alpha_init_int_overflow": (
+        set_field("PReLU", "alpha_initializer", 10**400),
+        ValueError,
+        "alpha_initializer",
+    ),
+    "he_slope_variance_overflow": (set_field("LeakyHeNormal", SLOPE, 1e200), ValueError, SLOPE),
+    # Rank 10**5: 165 s of quadratic work before failing; now refused in linear time.
+    "shared_axes_rank_1e5": (
+        both(
+            set_field("PReLU", "shared_axes", [1] * 10**5),
+            set_field("PReLU", "input_shape", [None] * 10**5, where="build_config"),
+        ),
+        ValueError,
+        "at most 254 non-zero int axes",  # The message of the check made first.
+    ),
+    **(
+        {}  # It crashed the process on JAX: see the test below, in a subprocess of its own.
+        if keras.backend.backend() == "jax"
+        else {"per_element_alpha_rank_20000": (PER_ELEMENT_RANK_20000, ValueError, "input_shape")}
+    ),
+    "build_rank_1e5_channels_first": (
+        both(
+            set_field("PReLU", "data_format", "channels_first"),
+            set_field("PReLU", "input_shape", [None, 6] + [1] * 10**5, where="build_config"),
+        ),
+        ValueError,
+        "input_shape",
+    ),
 }
 
 
@@ -178,3 +230,61 @@ def test_untampered_round_trip_through_the_tamper_helper(saved, tmp_path):
     tamper(path, copy, lambda config: None)
     reloaded = keras.saving.load_model(copy, safe_mode=True)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(reloaded(x)), expected)
+
+
+def set_input_shape(shape):
+    """Gives a Sequential model's input and its layers' build configs `shape`."""
+
+    def edit(config):
+        config["config"]["build_input_shape"] = shape
+        input_layer, *layers = config["config"]["layers"]
+        input_layer["config"]["batch_shape"] = shape
+        for layer in layers:
+            if "build_config" in layer:
+                layer["build_config"]["input_shape"] = shape
+
+    return edit
+
+
+@pytest.mark.parametrize("layer", [keras_leaky.LeakyReLU, keras_leaky.PReLU, keras_leaky.RReLU])
+def test_input_of_too_high_a_rank_fails_cleanly(layer, tmp_path):
+    """A shape reaches every layer through the model's input, not only its build config."""
+    path = str(tmp_path / "model.keras")
+    keras.Sequential([keras.Input((4,)), layer()]).save(path)
+    tampered = str(tmp_path / "tampered.keras")
+    tamper(path, tampered, set_input_shape([None] * 19999 + [4]))
+    with pytest.raises((ValueError, TypeError)) as info:
+        keras.saving.load_model(tampered, safe_mode=True)
+    assert any(
+        isinstance(e, ValueError) and "input_shape" in str(e) and "at most 254" in str(e)
+        for e in chain(info.value)
+    ), [f"{type(e).__name__}: {e}" for e in chain(info.value)]
+
+
+CRASH_SCRIPT = """
+import sys
+import keras
+import keras_leaky  # noqa: F401
+
+try:
+    keras.saving.load_model(sys.argv[1], safe_mode=True)
+except ValueError as error:
+    print(type(error).__name__, error)
+"""
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="in TAMPERINGS elsewhere")
+def test_per_element_alpha_of_rank_20000_fails_without_crashing_jax(saved, tmp_path):
+    """It crashed the process (segfault) on JAX, so it runs in a subprocess of its own."""
+    tampered = str(tmp_path / "tampered.keras")
+    tamper(saved[0], tampered, PER_ELEMENT_RANK_20000)
+    result = subprocess.run(
+        [sys.executable, "-c", CRASH_SCRIPT, tampered],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "KERAS_BACKEND": "jax"},
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),  # The repository.
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "input_shape" in result.stdout and "at most 254 axes" in result.stdout, result.stdout
