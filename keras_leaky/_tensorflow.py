@@ -93,18 +93,26 @@ def _prelu_forward(x: tf.Tensor, alpha: tf.Tensor) -> tf.Tensor:
 def _prelu_backward(
     upstream: tf.Tensor, saved: tf.Tensor, alpha: tf.Tensor, saved_is_output: tf.Tensor
 ) -> tuple[tf.Tensor, tf.Tensor]:
-    """The input gradient, and the alpha gradient per element (float32 for halves)."""
+    """The input gradient, and the alpha gradient per element (float32 for halves).
+
+    The alpha gradient is computed in float32 for halves, from `saved` and
+    `upstream` as they are: x * g is then exact, and x = y / alpha rounded
+    once, where the output was. In the half dtype the division and the product
+    were each rounded again: with signed gradients, 1.15x-1.25x the error of
+    PyTorch's `F.prelu`, now 1.05x-1.11x (`tests/alpha_gradient_precision_test.py`).
+    """
+    accumulate = tf.float64 if saved.dtype == tf.float64 else tf.float32
+    positive = saved > 0
+    grad_x = tf.where(positive, upstream, alpha * upstream)
     # With 0 < alpha <= 1, y > 0 exactly where x > 0, and x = y / alpha where
     # x <= 0 (y cannot overflow); otherwise `saved` is x itself, divided by 1.
     # Not `where(saved_is_output, saved / alpha, saved)`: at alpha = 0 the
     # branch not taken is inf, and its second derivative 0 * inf = NaN.
-    positive = saved > 0
-    grad_x = tf.where(positive, upstream, alpha * upstream)
-    negative_input = saved / tf.where(saved_is_output, alpha, tf.ones_like(alpha))
+    divisor = tf.where(saved_is_output, alpha, tf.ones_like(alpha))
+    negative_input = tf.cast(saved, accumulate) / tf.cast(divisor, accumulate)
     # x * g where x <= 0, exactly 0 elsewhere (also at x = +inf).
-    grad_alpha = tf.where(positive, tf.zeros_like(saved), negative_input * upstream)
-    accumulate = tf.float64 if saved.dtype == tf.float64 else tf.float32
-    return grad_x, tf.cast(grad_alpha, accumulate)
+    product = negative_input * tf.cast(upstream, accumulate)
+    return grad_x, tf.where(positive, tf.zeros_like(product), product)
 
 
 def _sum_over(per_element: tf.Tensor, axes: tuple[int, ...], alpha: tf.Tensor) -> tf.Tensor:
