@@ -8,8 +8,8 @@ inlined where the caller is itself compiled. The slopes and bounds are
 static (Python floats), compiled in as constants exactly as the portable
 forms convert them. JAX's own `jax.nn.leaky_relu` is jitted the same way.
 
-One gradient is JAX's own only in float32 and float64: in float16 and
-bfloat16, PReLU's alpha gradient is summed in float32 (`_prelu_half`).
+The gradients are JAX's own, except PReLU's in float16 and bfloat16, whose
+alpha gradient is summed in float32 (`_prelu_half`).
 """
 
 from __future__ import annotations
