@@ -484,7 +484,7 @@ def rrelu(
                 "every training step, use the `keras_leaky.RReLU` layer, which owns its "
                 f"SeedGenerator and draws noise only in training. Received: seed={seed!r}"
             )
-        return Rrelu(lower, upper, seed).symbolic_call(x)
+        return Rrelu(lower, upper, seed=seed).symbolic_call(x)
     return _run_rrelu(x, lower, upper, seed)
 
 
@@ -516,7 +516,8 @@ class Rrelu(keras.Operation):
     Args:
         lower: Finite lower bound of the slope, >= 0. Defaults to 1/8.
         upper: Finite upper bound, >= `lower`. Defaults to 1/3.
-        seed: Int in `[0, 2**31 - 1]`.
+        seed: Int in `[0, 2**31 - 1]`, required: the slopes it gives are the
+            same at every call.
         name: Optional name of the operation.
     """
 
@@ -524,7 +525,8 @@ class Rrelu(keras.Operation):
         self,
         lower: float = DEFAULT_RRELU_LOWER,
         upper: float = DEFAULT_RRELU_UPPER,
-        seed: int = 0,
+        *,
+        seed: int,
         name: str | None = None,
     ) -> None:
         super().__init__(name=name)

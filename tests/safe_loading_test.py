@@ -288,3 +288,29 @@ def test_per_element_alpha_of_rank_20000_fails_without_crashing_jax(saved, tmp_p
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "input_shape" in result.stdout and "at most 254 axes" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize(
+    "edit,words",
+    [
+        (set_field("LeakyRelu", SLOPE, 10**400), SLOPE),
+        (set_field("Rrelu", "seed", None), "seed"),
+        (both(set_field("Rrelu", "lower", 1e308), set_field("Rrelu", "upper", 1.7e308)), "lower"),
+    ],
+    ids=["leaky_relu_slope", "rrelu_seed", "rrelu_bounds"],
+)
+def test_tampered_functional_op_fails_cleanly(edit, words, tmp_path):
+    """The functions' nodes in a functional model check their configs as the layers do."""
+    inputs = keras.Input((4,))
+    outputs = keras_leaky.ops.rrelu(
+        keras_leaky.ops.leaky_relu(inputs, 0.1), 0.1, 0.3, training=True, seed=1
+    )
+    path = str(tmp_path / "model.keras")
+    keras.Model(inputs, outputs).save(path)
+    tampered = str(tmp_path / "tampered.keras")
+    tamper(path, tampered, edit)
+    with pytest.raises((ValueError, TypeError)) as info:
+        keras.saving.load_model(tampered, safe_mode=True)
+    assert any(
+        isinstance(e, (ValueError, TypeError)) and words in str(e) for e in chain(info.value)
+    ), [f"{type(e).__name__}: {e}" for e in chain(info.value)]
