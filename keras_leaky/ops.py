@@ -335,12 +335,8 @@ def prelu(x: Any, alpha: Any) -> Any:
 
 def _alpha_shape(alpha: Any) -> tuple:
     """Checks that `alpha` is real numbers, and returns its shape."""
-    message = (
-        "Argument `alpha` must be a real number or a tensor of real numbers broadcastable "
-        f"to `x`. Received: alpha={alpha!r}"
-    )
     if alpha is None or isinstance(alpha, (bool, str, bytes)):
-        raise TypeError(message)
+        raise _not_real_numbers(alpha)
     if hasattr(alpha, "dtype") and hasattr(alpha, "shape"):
         _real_dtype("alpha", alpha.dtype)
         return tuple(alpha.shape)
@@ -354,11 +350,20 @@ def _alpha_shape(alpha: Any) -> tuple:
             f"Received: alpha={alpha!r}"
         ) from error
     except (TypeError, ValueError) as error:
-        raise TypeError(message) from error
+        raise _not_real_numbers(alpha) from error
     _real_dtype("alpha", values.dtype)
     if values.dtype.kind not in "iuf":
-        raise TypeError(message)
+        raise _not_real_numbers(alpha)
     return values.shape
+
+
+def _not_real_numbers(alpha: Any) -> TypeError:
+    # Built only when raising: the repr of a tensor alpha is costly, and fails
+    # inside `torch.export`'s tracing.
+    return TypeError(
+        "Argument `alpha` must be a real number or a tensor of real numbers broadcastable "
+        f"to `x`. Received: alpha={alpha!r}"
+    )
 
 
 def _broadcast_shape(x_shape: tuple, alpha_shape: tuple) -> tuple:
