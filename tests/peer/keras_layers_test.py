@@ -10,6 +10,7 @@ counterpart; it gets the test Keras gives `GaussianNoise`, its closest kin (stat
 a `SeedGenerator`, noisy only when `training=True`).
 """
 
+import keras
 import numpy as np
 from absl.testing import parameterized
 from keras.src import testing
@@ -134,6 +135,6 @@ class RReLUTest(testing.TestCase):
         # As GaussianNoise's: the noise has the spread it should. Slopes uniform in
         # [lower, upper]: mean (lower + upper) / 2, standard deviation (upper - lower) / sqrt(12).
         inputs = -np.ones((20, 500))
-        slopes = -self.convert_to_numpy(RReLU(0.1, 0.7, seed=1337)(inputs, training=True))
+        slopes = -keras.ops.convert_to_numpy(RReLU(0.1, 0.7, seed=1337)(inputs, training=True))
         self.assertAllClose(np.mean(slopes), 0.4, atol=0.02)
         self.assertAllClose(np.std(slopes), 0.6 / np.sqrt(12), atol=0.02)
