@@ -79,9 +79,12 @@ def _compiled(function: Any) -> Any:
     Called eagerly or from a graph, the element-wise math runs as one fused
     loop instead of one pass over memory per op; inside a function that is
     itself XLA-compiled it is simply inlined, and TFLite's converter inlines
-    it too (so the patterns it matches survive).
+    it too (so the patterns it matches survive). Traced once per shape: with
+    `reduce_retracing=True`, TensorFlow 2.21 takes a second derivative of a
+    shape-relaxed trace with an earlier call's shapes and fails (gradient
+    penalties at a last, smaller batch; `tests/double_backward_test.py`).
     """
-    return tf.function(function, jit_compile=True, reduce_retracing=True, autograph=False)
+    return tf.function(function, jit_compile=True, autograph=False)
 
 
 @_compiled

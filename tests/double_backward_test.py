@@ -155,6 +155,25 @@ def test_second_derivatives_match_finite_differences(case):
         np.testing.assert_allclose(a, n, rtol=1e-7, atol=1e-7, err_msg=name)
 
 
+@pytest.mark.parametrize("case", list(CASES))
+def test_second_derivatives_as_the_batch_size_changes(case):
+    """A last, smaller batch, as `fit` gives: one compiled kernel, several shapes.
+
+    On TensorFlow 2.21 a `tf.function(jit_compile=True, reduce_retracing=True)`
+    differentiated twice after a change of shape used an earlier call's shapes
+    ("Input to reshape is a tensor with 4 values, but the requested shape has 3").
+    """
+    fn, alpha = CASES[case]
+    for batch in (5, 2, 3):
+        args = [away_from_zero((batch, 4), seed=batch)] + ([] if alpha is None else [alpha])
+        upstream = np.random.default_rng(batch).standard_normal((batch, 4))
+        v = [np.ones(np.shape(a)) for a in args]
+        analytic = second_derivatives(fn, args, upstream, v)
+        numeric = finite_differences(fn, args, upstream, v)
+        for a, n in zip(analytic, numeric, strict=True):
+            np.testing.assert_allclose(a, n, rtol=1e-7, atol=1e-7, err_msg=f"batch {batch}")
+
+
 def test_prelu_second_derivative_in_alpha_at_alpha_zero():
     """`alpha_initializer="zeros"`, as Keras's own PReLU test uses.
 
