@@ -71,9 +71,10 @@ def prelu(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor | None:
     channel-wise alpha is on the last axis, reached with a (free) `permute`
     view. Its axes are spelled out, not `movedim(-1, 1)`: TorchScript's ONNX
     exporter writes that as a `Transpose` with `perm` `[0, -1, 1, 2]`, which
-    onnxruntime refuses to load. Other alpha shapes (per element, ...) return None: use the portable
-    form. On the CPU, while every alpha is in (0, 1], the gradient is
-    computed from the output instead of the input (`_PReLU`).
+    onnxruntime refuses to load. Other alpha shapes (per element, ...) return
+    None: use the portable form. On the CPU, in float32 and float64, while
+    every alpha is in (0, 1], the gradient is computed from the output
+    instead of the input (`_PReLU`).
     """
     if alpha.numel() == 1 and alpha.ndim <= x.ndim:
         return _prelu(x, alpha.reshape(1))
@@ -98,6 +99,7 @@ def _prelu(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """
     if (
         x.device.type == "cpu"
+        and x.dtype in (torch.float32, torch.float64)
         and not torch.compiler.is_compiling()
         and not torch.jit.is_tracing()
         and bool(((weight > 0) & (weight <= 1)).all())
@@ -111,9 +113,9 @@ class _PReLU(torch.autograd.Function):
 
     There `y > 0` exactly where `x > 0`, and `y = alpha * x` elsewhere, so
     the alpha gradient `sum(x * g)` over a channel is `sum(y * g) / alpha`.
-    In float16 and bfloat16 the sum and the division are taken in float32
-    and rounded once, as `F.prelu`'s own sum is: summed in the half dtype,
-    the gradient lost most of its digits.
+    Float32 and float64 only: in float16 and bfloat16, `y / alpha` rounded to
+    the half dtype is not `x`, and where signed gradients cancel that error
+    dominated the sum, so halves keep `x` (`F.prelu` itself).
     """
 
     @staticmethod
@@ -130,9 +132,7 @@ class _PReLU(torch.autograd.Function):
         w = weight.reshape((-1,) + (1,) * (y.ndim - 2)) if per_channel else weight.reshape(())
         grad_x, grad_w = torch.ops.aten._prelu_kernel_backward(upstream, y, w)
         axes = [axis for axis in range(y.ndim) if not (per_channel and axis == 1)]
-        accumulate = torch.float64 if y.dtype == torch.float64 else torch.float32
-        total = grad_w.sum(axes, dtype=accumulate).reshape(weight.shape)
-        return grad_x, (total / weight.to(accumulate)).to(weight.dtype)
+        return grad_x, grad_w.sum(axes).reshape(weight.shape) / weight
 
 
 def rrelu_training(
