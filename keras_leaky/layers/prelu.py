@@ -113,7 +113,8 @@ class PReLU(keras.layers.Layer):
         shared_axes: How alpha is shared.
             - `None` (default): one alpha per channel (the last axis, or axis
               1 with `data_format="channels_first"`).
-            - `"all"`: one scalar alpha for the whole input.
+            - `"all"`: one alpha for the whole input (of shape `(1,)`, as
+              PyTorch's `PReLU()` weight).
             - a list of axes: Keras's `keras.layers.PReLU(shared_axes=...)`
               semantics, alpha shared over these axes and the batch axis, one
               per element elsewhere; `[]` is Keras's per-element default.
@@ -163,7 +164,10 @@ class PReLU(keras.layers.Layer):
         """
         rank = len(input_shape)
         if self.shared_axes == SHARE_ALL:
-            return (), {}
+            # One alpha, of shape (1,) as PyTorch's `PReLU()` weight and Keras's
+            # fully shared alpha: constraints that work along an axis (`MaxNorm`)
+            # need one. A scalar input keeps its shape with a scalar alpha.
+            return ((1,) if rank else ()), {}
         if self.shared_axes is None:
             if rank < 2:
                 raise ValueError(

@@ -143,7 +143,7 @@ def test_param_count_does_not_depend_on_image_size():
 
 def test_shared_axes_all_is_a_scalar():
     layer = PReLU(shared_axes="all")
-    assert alpha_shape(layer, (None, 4, 5, 3)) == ()
+    assert alpha_shape(layer, (None, 4, 5, 3)) == (1,)  # As PyTorch's PReLU() weight.
     x = np.random.default_rng(0).standard_normal((2, 4, 5, 3)).astype("float32")
     np.testing.assert_allclose(ops.convert_to_numpy(layer(x)), reference(x, 0.25), rtol=1e-6)
     # A scalar alpha works for any input shape, unknown sizes included.
