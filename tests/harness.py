@@ -173,17 +173,6 @@ def _check_subclass_build(layer_cls: type, init_kwargs: dict, data: np.ndarray) 
     np.testing.assert_array_equal(_to_numpy(output), _to_numpy(layer_cls(**init_kwargs)(data)))
 
 
-def run_keras_layer_test(layer_cls: type, init_kwargs: dict, **kwargs: Any) -> None:
-    """Keras's own `run_layer_test`, with `kwargs` as its arguments.
-
-    It lives in `keras.src.testing` (private, and needs `absl`, which comes with
-    TensorFlow): used here in tests only, as a cross-check of the harness above.
-    """
-    from keras.src import testing
-
-    testing.TestCase().run_layer_test(layer_cls, init_kwargs, **kwargs)
-
-
 def run_layer_test(
     layer_cls: type,
     init_kwargs: dict,

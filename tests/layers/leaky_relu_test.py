@@ -6,7 +6,7 @@ import pytest
 
 from keras_leaky import LeakyReLU
 from tests.backend_utils import BAD_NONNEGATIVE_NUMBERS as BAD_SLOPES
-from tests.harness import run_keras_layer_test, run_layer_test
+from tests.harness import run_layer_test
 
 
 def reference(x, negative_slope):
@@ -21,19 +21,6 @@ def test_layer_basics():
         expected_output_shape=(2, 3, 4),
         expected_num_trainable_weights=0,
         built_after_instantiation=True,
-    )
-
-
-def test_keras_own_layer_test():
-    run_keras_layer_test(
-        LeakyReLU,
-        {"negative_slope": 0.1},
-        input_shape=(2, 3, 4),
-        expected_output_shape=(2, 3, 4),
-        expected_num_trainable_weights=0,
-        expected_num_non_trainable_weights=0,
-        supports_masking=True,
-        assert_built_after_instantiation=True,
     )
 
 

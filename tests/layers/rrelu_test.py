@@ -8,7 +8,7 @@ from keras import ops
 from keras_leaky import LeakyReLU, RReLU
 from tests.backend_utils import BAD_NONNEGATIVE_NUMBERS as BAD_BOUNDS
 from tests.backend_utils import to_numpy
-from tests.harness import FLOAT_DTYPES, run_keras_layer_test, run_layer_test
+from tests.harness import FLOAT_DTYPES, run_layer_test
 
 
 def data(shape=(4, 16), seed=0):
@@ -28,20 +28,6 @@ def test_layer_basics():
         expected_num_trainable_weights=0,
         built_after_instantiation=True,
         expected_num_seed_generators=1,
-    )
-
-
-def test_keras_own_layer_test():
-    run_keras_layer_test(
-        RReLU,
-        {"lower": 0.1, "upper": 0.3, "seed": 1},
-        input_shape=(2, 3, 4),
-        expected_output_shape=(2, 3, 4),
-        expected_num_trainable_weights=0,
-        expected_num_non_trainable_weights=0,
-        expected_num_seed_generators=1,
-        supports_masking=True,
-        assert_built_after_instantiation=True,
     )
 
 
