@@ -24,6 +24,11 @@ three ways that users see:
 The derivatives are PyTorch's (the slope at `x = 0`, where the `relu`
 pattern's own gradient would be 0). Under `tf.distribute`, RReLU's noise
 differs per replica (`_per_replica`).
+
+Private TensorFlow APIs relied on (checked with TensorFlow 2.18 to 2.21):
+`tensorflow.python.eager.record.could_possibly_record` (whether a tape
+records), `tf.raw_ops.LeakyReluGrad` (public, but an op rather than an API),
+and a `tf.function`'s `_omit_frequent_tracing_warning` flag (`_compiled`).
 """
 
 from __future__ import annotations
@@ -83,8 +88,13 @@ def _compiled(function: Any) -> Any:
     `reduce_retracing=True`, TensorFlow 2.21 takes a second derivative of a
     shape-relaxed trace with an earlier call's shapes and fails (gradient
     penalties at a last, smaller batch; `tests/double_backward_test.py`).
+    Tracing per shape is expected here (eager calls on images of any size),
+    so TensorFlow's "frequent retracing" warning, which would tell the user
+    to pass `reduce_retracing=True`, is turned off with its private flag.
     """
-    return tf.function(function, jit_compile=True, autograph=False)
+    compiled = tf.function(function, jit_compile=True, autograph=False)
+    compiled._omit_frequent_tracing_warning = True
+    return compiled
 
 
 @_compiled

@@ -6,6 +6,8 @@ reference. Compared eagerly and under XLA, at 0, -0.0, NaN, +-inf and
 subnormals, in float32, float16 and bfloat16, for every alpha shape.
 """
 
+import logging
+
 import keras
 import numpy as np
 import pytest
@@ -261,3 +263,26 @@ def test_prelu_second_derivative_at_alpha_zero_is_not_nan():
     second = outer.gradient(first, alpha)
     assert first.numpy() == 2 * 3.0 * -3.0
     assert second.numpy() == 2 * (-3.0) ** 2
+
+
+def test_eager_calls_on_many_shapes_do_not_warn_about_retracing():
+    """The kernels are traced once per shape (see `_compiled`), quietly.
+
+    Images of any size are the common case; TensorFlow's warning would tell
+    the user to fix a `tf.function` that is not theirs.
+    """
+    import tensorflow as tf
+
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("tensorflow")
+    logger.addHandler(handler)
+    try:
+        for size in range(3, 11):
+            x = tf.random.normal((1, size, size, 2), seed=size)
+            leaky_ops.prelu(x, tf.constant([0.25, 0.5]))
+            leaky_ops.rrelu(x, training=True, seed=size)
+    finally:
+        logger.removeHandler(handler)
+    assert not [r for r in records if "retracing" in r.getMessage()]
