@@ -107,8 +107,10 @@ def get(identifier: Any) -> Any:
     - Callables (functions, layer instances) pass through.
 
     Example:
-    >>> keras_leaky.activations.get("PReLU")
-    <PReLU name=p_re_lu, built=False>
+    >>> import keras_leaky
+    >>> activation = keras_leaky.activations.get("PReLU")
+    >>> type(activation).__name__, activation.built   # built with its host, or at first call
+    ('PReLU', False)
 
     Raises:
         ValueError: for an unknown name; the message lists the valid names.

@@ -240,7 +240,9 @@ def leaky_relu(x: Any, negative_slope: float = DEFAULT_NEGATIVE_SLOPE) -> Any:
     ```
 
     Example:
-    >>> keras_leaky.ops.leaky_relu([-2.0, 0.0, 3.0], negative_slope=0.1)
+    >>> import keras, keras_leaky
+    >>> y = keras_leaky.ops.leaky_relu([-2.0, 0.0, 3.0], negative_slope=0.1)
+    >>> keras.ops.convert_to_numpy(y).tolist()
     [-0.2, 0.0, 3.0]
 
     Args:
@@ -312,7 +314,9 @@ def prelu(x: Any, alpha: Any) -> Any:
     `x * g` where `x <= 0` and exactly 0 elsewhere, also at `x = +inf`.
 
     Example:
-    >>> keras_leaky.ops.prelu([[-2.0, 3.0], [-1.0, -4.0]], alpha=[0.1, 0.5])
+    >>> import keras, keras_leaky
+    >>> y = keras_leaky.ops.prelu([[-2.0, 3.0], [-1.0, -4.0]], alpha=[0.1, 0.5])
+    >>> keras.ops.convert_to_numpy(y).tolist()
     [[-0.2, 3.0], [-0.1, -2.0]]
 
     Args:
@@ -457,7 +461,9 @@ def rrelu(
     its generator and draws noise only in training, as Keras's `Dropout` does.
 
     Example:
-    >>> keras_leaky.ops.rrelu([-2.0, 3.0], training=False)   # slope 11/48
+    >>> import keras, keras_leaky
+    >>> y = keras_leaky.ops.rrelu([-2.0, 3.0], training=False)   # slope 11/48
+    >>> keras.ops.convert_to_numpy(y).tolist()
     [-0.4583, 3.0]
 
     Args:

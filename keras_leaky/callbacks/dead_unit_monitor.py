@@ -337,20 +337,22 @@ class DeadUnitMonitor(keras.callbacks.Callback):
     keep the probe to one batch (a few hundred samples).
 
     Example:
+    >>> import keras, keras_leaky, numpy as np
+    >>> keras.utils.set_random_seed(0)
     >>> x = np.random.default_rng(0).normal(size=(256, 8)).astype("float32")
     >>> y = x.sum(axis=1, keepdims=True)
     >>> model = keras.Sequential([
     ...     keras.Input((8,)),
-    ...     keras.layers.Dense(32, activation="relu"),
-    ...     keras.layers.Dense(32, activation="prelu"),
+    ...     keras.layers.Dense(32, activation="relu", name="relu_layer"),
+    ...     keras.layers.Dense(32, activation="prelu", name="prelu_layer"),
     ...     keras.layers.Dense(1),
     ... ])
     >>> model.compile("adam", "mse")
     >>> monitor = keras_leaky.callbacks.DeadUnitMonitor(x[:128], threshold=0.5)
     >>> history = model.fit(x, y, epochs=2, callbacks=[monitor], verbose=0)
-    >>> len(history.history["dead_units/dense"])     # ReLU: one value per epoch
+    >>> len(history.history["dead_units/relu_layer"])     # one value per epoch
     2
-    >>> history.history["dead_units/dense_1"]        # PReLU: never dead
+    >>> history.history["dead_units/prelu_layer"]         # PReLU: never dead
     [0.0, 0.0]
 
     Args:

@@ -42,8 +42,11 @@ class LeakyHeNormal(_LeakyHeInitializer):
     Pass distinct seeds, or distinct unseeded instances, for distinct layers.
 
     Example:
+    >>> import keras, keras_leaky, numpy as np
     >>> init = keras_leaky.initializers.LeakyHeNormal(negative_slope=0.01, seed=0)
     >>> w = init(shape=(256, 128))   # stddev = sqrt(2 / (1.0001 * 256)) ~ 0.0884
+    >>> float(np.std(keras.ops.convert_to_numpy(w)))
+    0.09
     >>> layer = keras.layers.Dense(
     ...     128, activation=keras_leaky.LeakyReLU(0.01), kernel_initializer=init
     ... )

@@ -45,8 +45,11 @@ class LeakyHeUniform(_LeakyHeInitializer):
     Pass distinct seeds, or distinct unseeded instances, for distinct layers.
 
     Example:
+    >>> import keras, keras_leaky, numpy as np
     >>> init = keras_leaky.initializers.LeakyHeUniform(negative_slope=0.2, seed=0)
     >>> w = init(shape=(3, 3, 64, 128))   # limit = sqrt(6 / (1.04 * 576)) ~ 0.1001
+    >>> float(np.abs(keras.ops.convert_to_numpy(w)).max())
+    0.1
     >>> layer = keras.layers.Conv2D(
     ...     128, 3, activation=keras_leaky.LeakyReLU(0.2), kernel_initializer=init
     ... )

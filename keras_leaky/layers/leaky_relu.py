@@ -30,8 +30,9 @@ class LeakyReLU(keras.layers.Layer):
     ```
 
     Example:
+    >>> import keras, keras_leaky, numpy as np
     >>> layer = keras_leaky.LeakyReLU(negative_slope=0.1)
-    >>> layer(np.array([-3.0, 0.0, 2.0]))
+    >>> keras.ops.convert_to_numpy(layer(np.array([-3.0, 0.0, 2.0]))).tolist()
     [-0.3, 0.0, 2.0]
 
     Args:

@@ -99,10 +99,11 @@ class PReLU(keras.layers.Layer):
     `keras.layers.PReLU` defaults to one alpha per element.)
 
     Example:
+    >>> import keras, keras_leaky, numpy as np
     >>> layer = keras_leaky.PReLU()                  # alpha starts at 0.25
-    >>> layer(np.array([[-4.0, 2.0]]))
+    >>> keras.ops.convert_to_numpy(layer(np.array([[-4.0, 2.0]]))).tolist()
     [[-1.0, 2.0]]
-    >>> layer.alpha.shape                            # one per channel
+    >>> tuple(layer.alpha.shape)                     # one per channel
     (2,)
 
     Args:
