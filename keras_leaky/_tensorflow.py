@@ -2,8 +2,8 @@
 
 The portable `keras.ops` forms in `keras_leaky.ops` are the reference; on the
 TensorFlow backend the ops go through these instead, which give the same
-outputs and gradients (tested in `tests/fast_path_test.py`) and differ in
-three ways that users see:
+outputs and gradients (the tests compare them, in every float dtype) and
+differ in three ways that users see:
 
 - **Speed.** Each `keras.ops` call is one pass over memory, run eagerly or
   in a graph (TensorFlow fuses nothing on CPU unless asked to). PReLU and
@@ -87,7 +87,7 @@ def _compiled(function: Any) -> Any:
     it too (so the patterns it matches survive). Traced once per shape: with
     `reduce_retracing=True`, TensorFlow 2.21 takes a second derivative of a
     shape-relaxed trace with an earlier call's shapes and fails (gradient
-    penalties at a last, smaller batch; `tests/double_backward_test.py`).
+    penalties at a last, smaller batch).
     Tracing per shape is expected here (eager calls on images of any size),
     so TensorFlow's "frequent retracing" warning, which would tell the user
     to pass `reduce_retracing=True`, is turned off with its private flag.

@@ -10,11 +10,10 @@ memory, so `rrelu_training` runs them in place on cache-sized chunks, and
 its backward pass computes them again instead of keeping them. All three
 differentiate from their output where that is exact, so that training keeps
 no tensor the next layer does not keep anyway. The portable forms stay the
-reference: `tests/eager_fast_path_test.py` compares both, outputs and
-gradients, at 0, NaN, +-inf, in every float dtype. Every backward pass is
-itself differentiable (`create_graph=True`, as gradient penalties need):
-`tests/double_backward_test.py` checks second derivatives against finite
-differences.
+reference the tests compare them with, outputs and gradients, at 0, NaN,
++-inf, in every float dtype. Every backward pass is itself differentiable
+(`create_graph=True`, as gradient penalties need), its second derivatives
+checked against finite differences.
 """
 
 from __future__ import annotations
