@@ -447,11 +447,15 @@ def rrelu(
     key (to the last bit, or one unit in it where XLA compiles the hash),
     and no random tensor to keep for the backward pass.
 
-    At inference this is exactly `leaky_relu(x, (lower + upper) / 2)`. The
-    slope itself is sampled, as in PyTorch. Xu et al. instead sample
-    `a ~ U(3, 8)` and divide by it: their test slope is `1 / 5.5`; use
-    `lower=1/8, upper=1/3` (their reciprocal range, PyTorch's default) or
-    `lower=upper=1/5.5` at inference for their setting.
+    At inference this is exactly `leaky_relu(x, (lower + upper) / 2)`.
+
+    Convention: the slope itself is sampled, as in PyTorch's `RReLU`. Xu et
+    al. sample `a ~ U(3, 8)` and divide by it, so their test slope is
+    `1 / 5.5 = 0.182`; the defaults 1/8 and 1/3 are that range's
+    reciprocals, whose mean (11/48 = 0.229) differs. For the paper's setting
+    exactly, train with `lower=1/8, upper=1/3` and, at inference, use
+    `leaky_relu(x, 1/5.5)` (or serve a `keras_leaky.LeakyReLU(1/5.5)` layer
+    in the RReLU's place: it has no weights).
 
     On a symbolic `x` (a functional model), inference records a `LeakyRelu`
     node, and training an `Rrelu` node, which needs an int `seed`: the same

@@ -29,13 +29,8 @@ class RReLU(keras.layers.Layer):
     XLA and `jax.jit`, from its own `keras.random.SeedGenerator`, and is
     reproducible for a given `seed`.
 
-    Convention: the slope itself is sampled (as in PyTorch's `RReLU`). Xu et
-    al. sample `a ~ U(3, 8)` and divide by it, so their test slope is
-    `1 / 5.5`; the defaults 1/8 and 1/3 are that range's reciprocals, whose
-    mean (11/48 = 0.229) differs from 1/5.5 = 0.182. For the paper's test-time
-    slope exactly, serve a `LeakyReLU(negative_slope=1/5.5)` (same weights) or
-    use `RReLU(lower=1/8, upper=1/3)` in training and
-    `keras_leaky.ops.leaky_relu(x, 1/5.5)` at inference.
+    The slope itself is sampled, as in PyTorch's `RReLU`; for the paper's
+    test-time slope (1/5.5) see the convention in `keras_leaky.ops.rrelu`.
 
     Example:
     >>> import keras, keras_leaky, numpy as np
