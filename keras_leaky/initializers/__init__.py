@@ -1,6 +1,5 @@
 """Weight initializers for layers followed by a leaky rectifier."""
 
-from keras_leaky.initializers.leaky_he_normal import LeakyHeNormal
-from keras_leaky.initializers.leaky_he_uniform import LeakyHeUniform
+from keras_leaky.initializers.leaky_he import LeakyHeNormal, LeakyHeUniform
 
 __all__ = ["LeakyHeNormal", "LeakyHeUniform"]
