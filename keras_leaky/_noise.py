@@ -28,8 +28,8 @@ from typing import Any
 import keras
 from keras import ops
 
-# Keys are drawn in [0, KEY_MAX): every backend's int32 random ints reach it.
-KEY_MAX = 2**31 - 1
+from keras_leaky._validation import MAX_SEED
+
 # 0x9E3779B1, 0x85EBCA6B, 0xC2B2AE35 as int32: the arithmetic wraps around.
 GOLDEN = -1640531535
 MURMUR_1 = -2048144789
@@ -37,8 +37,12 @@ MURMUR_2 = -1028477387
 
 
 def draw_key(seed: int | keras.random.SeedGenerator | None) -> Any:
-    """Two int32s from `keras.random`: a new key per call for a `SeedGenerator`."""
-    return keras.random.randint((2,), 0, KEY_MAX, dtype="int32", seed=seed)
+    """Two int32s from `keras.random`: a new key per call for a `SeedGenerator`.
+
+    Each in `[0, MAX_SEED)`, the seed bound, which every backend's int32
+    random ints reach.
+    """
+    return keras.random.randint((2,), 0, MAX_SEED, dtype="int32", seed=seed)
 
 
 def _shift_right(h: Any, bits: int) -> Any:

@@ -217,7 +217,7 @@ def _per_replica(key: tf.Tensor) -> tf.Tensor:
     if context is not None and context.num_replicas_in_sync > 1:
         replica = context.replica_id_in_sync_group
         key = tf.random.experimental.stateless_fold_in(tf.cast(key, tf.int64), replica)
-        key = tf.cast(tf.math.floormod(key, _noise.KEY_MAX), tf.int32)
+        key = tf.cast(tf.math.floormod(key, _noise.MAX_SEED), tf.int32)
     return key
 
 

@@ -87,5 +87,5 @@ def test_keys_differ_per_draw_of_a_seed_generator_and_repeat_per_int_seed():
     generator = keras.random.SeedGenerator(3)
     keys = [tuple(to_numpy(_noise.draw_key(generator))) for _ in range(3)]
     assert len(set(keys)) == 3
-    assert all(0 <= k < _noise.KEY_MAX for key in keys for k in key)
+    assert all(0 <= k < _noise.MAX_SEED for key in keys for k in key)
     np.testing.assert_array_equal(to_numpy(_noise.draw_key(9)), to_numpy(_noise.draw_key(9)))

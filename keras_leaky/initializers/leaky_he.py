@@ -31,7 +31,7 @@ from typing import Any
 
 import keras
 
-from keras_leaky.ops import check_number
+from keras_leaky._validation import check_number, check_seed
 from keras_leaky.registration import register
 
 MODES = ("fan_in", "fan_out")
@@ -57,8 +57,7 @@ class _LeakyHe(keras.initializers.VarianceScaling):
             why="beyond, the weights' variance 2 / ((1 + negative_slope**2) * fan) "
             "underflows or overflows",
         )
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise TypeError(f"Argument `seed` must be an int or None. Received: seed={seed!r}")
+        seed = check_seed(seed)
         if not isinstance(mode, str) or mode not in MODES:
             raise ValueError(
                 f"Argument `mode` must be one of {', '.join(map(repr, MODES))}. "
@@ -103,8 +102,9 @@ class LeakyHeNormal(_LeakyHe):
             that follows the layer. Required: it should equal that layer's
             slope (0.01 for PyTorch's default `LeakyReLU`, 0.2 for Keras's and
             `keras_leaky.LeakyReLU()`'s), so no default would fit both.
-        seed: Optional int for reproducible values. Defaults to `None`: a seed
-            is drawn from Python's `random` when the initializer is made.
+        seed: Optional int in [0, 2**31 - 1] for reproducible values (the range
+            every backend's generator accepts). Defaults to `None`: a seed is
+            drawn from Python's `random` when the initializer is made.
         mode: `"fan_in"` (default, as in PyTorch and the paper's forward
             derivation: preserves activations' variance) or `"fan_out"`
             (preserves gradients' variance in the backward pass).

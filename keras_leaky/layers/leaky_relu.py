@@ -6,6 +6,7 @@ from typing import Any
 
 import keras
 
+from keras_leaky import _validation as validation
 from keras_leaky import ops as leaky_ops
 from keras_leaky.registration import register
 
@@ -64,7 +65,7 @@ class LeakyReLU(keras.layers.Layer):
                     f"not both. Received: negative_slope={negative_slope}, alpha={alpha}"
                 )
             negative_slope = alpha
-        negative_slope = leaky_ops.check_number("negative_slope", negative_slope, minimum=0)
+        negative_slope = validation.check_number("negative_slope", negative_slope, minimum=0)
         super().__init__(**kwargs)
         self.negative_slope = negative_slope
         self.supports_masking = True
@@ -74,7 +75,7 @@ class LeakyReLU(keras.layers.Layer):
         return leaky_ops.leaky_relu(inputs, self.negative_slope)
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
-        return leaky_ops.check_input_shape(input_shape)
+        return validation.check_input_shape(input_shape)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "negative_slope": self.negative_slope}

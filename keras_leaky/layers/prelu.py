@@ -8,6 +8,7 @@ from typing import Any
 
 import keras
 
+from keras_leaky import _validation as validation
 from keras_leaky import ops as leaky_ops
 from keras_leaky.registration import register
 
@@ -28,7 +29,7 @@ def _standardize_alpha_initializer(value: Any) -> keras.initializers.Initializer
             f"Received: alpha_initializer={value!r}"
         )
     if isinstance(value, numbers.Real):
-        value = leaky_ops.check_number("alpha_initializer", value)
+        value = validation.check_number("alpha_initializer", value)
         if abs(value) > FLOAT32_MAX:  # Keras's Constant goes through float32.
             raise ValueError(
                 f"Argument `alpha_initializer` must be a number within float32's range "
@@ -56,7 +57,7 @@ def _standardize_shared_axes(shared_axes: Any) -> list[int] | str | None:
     axes = shared_axes
     if isinstance(axes, numbers.Integral) and not isinstance(axes, bool):
         axes = [axes]
-    limit = leaky_ops.MAX_RANK
+    limit = validation.MAX_RANK
     if (
         not isinstance(axes, (list, tuple))
         or len(axes) > limit
@@ -207,7 +208,7 @@ class PReLU(keras.layers.Layer):
         return shape, fixed
 
     def build(self, input_shape: tuple) -> None:
-        input_shape = leaky_ops.check_input_shape(input_shape)
+        input_shape = validation.check_input_shape(input_shape)
         shape, fixed = self._alpha_shape(input_shape)
         self.alpha = self.add_weight(
             shape=shape,
@@ -222,7 +223,7 @@ class PReLU(keras.layers.Layer):
         return leaky_ops.prelu(inputs, self.alpha)
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
-        return leaky_ops.check_input_shape(input_shape)
+        return validation.check_input_shape(input_shape)
 
     def get_config(self) -> dict:
         config = {

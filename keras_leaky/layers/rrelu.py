@@ -6,6 +6,7 @@ from typing import Any
 
 import keras
 
+from keras_leaky import _validation as validation
 from keras_leaky import ops as leaky_ops
 from keras_leaky.registration import register
 
@@ -66,8 +67,8 @@ class RReLU(keras.layers.Layer):
         seed: int | None = None,
         **kwargs: Any,
     ) -> None:
-        lower, upper = leaky_ops.check_bounds(lower, upper)
-        seed = leaky_ops.check_seed(seed)
+        lower, upper = validation.check_bounds(lower, upper)
+        seed = validation.check_seed(seed)
         super().__init__(**kwargs)
         self.lower = lower
         self.upper = upper
@@ -80,7 +81,7 @@ class RReLU(keras.layers.Layer):
         return leaky_ops.rrelu(inputs, self.lower, self.upper, training, self.seed_generator)
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
-        return leaky_ops.check_input_shape(input_shape)
+        return validation.check_input_shape(input_shape)
 
     def get_config(self) -> dict:
         config = {"lower": self.lower, "upper": self.upper, "seed": self.seed}

@@ -185,6 +185,14 @@ def test_rejects_bad_seed(cls, seed):
 
 
 @pytest.mark.parametrize("cls", CLASSES)
+@pytest.mark.parametrize("seed", [-1, 2**31, 10**40])
+def test_rejects_seed_out_of_range(cls, seed):
+    """The one seed bound of keras-leaky (RReLU's too): what every backend accepts."""
+    with pytest.raises(ValueError, match=r"`seed`.*\[0, 2147483647\].*Received: seed="):
+        cls(0.1, seed=seed)
+
+
+@pytest.mark.parametrize("cls", CLASSES)
 @pytest.mark.parametrize("seed", [None, 4])
 def test_config_round_trip(cls, seed):
     init = cls(0.3, seed=seed, mode="fan_out")
