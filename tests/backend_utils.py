@@ -1,4 +1,4 @@
-"""Backend-agnostic test helpers: tensors to NumPy, and gradients.
+"""Backend-agnostic test helpers: tensors to NumPy, gradients, inputs, tolerances, subprocesses.
 
 The backend is whatever `keras.backend.backend()` is in this process (set by
 `KERAS_BACKEND`); the backend libraries are imported lazily so that this
@@ -7,6 +7,9 @@ module imports on any of them.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +25,32 @@ def to_numpy(x: Any) -> np.ndarray:
     if len(keras.ops.shape(x)) == 0:  # TensorFlow cannot convert a bfloat16 scalar.
         return np.asarray(keras.ops.convert_to_numpy(keras.ops.reshape(x, (1,))))[0, ...]
     return np.asarray(keras.ops.convert_to_numpy(x))
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+"""The repository: the working directory and import path of `run_python`."""
+
+
+def run_python(
+    *args: str, env: dict[str, str] | None = None, unset: tuple[str, ...] = (), timeout: int = 300
+) -> subprocess.CompletedProcess:
+    """Runs `python *args` (`"-c", code` or `"-m", module`) in a fresh interpreter.
+
+    It runs from the repository and imports `keras_leaky` from it, with this
+    process's environment (so the same backend) plus `env` (e.g.
+    `{"KERAS_BACKEND": "jax"}`) and without the variables named in `unset`.
+    Output is captured as text; the caller checks the return code.
+    """
+    environment = {k: v for k, v in os.environ.items() if k not in unset}
+    environment["PYTHONPATH"] = ROOT
+    return subprocess.run(
+        [sys.executable, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        env={**environment, **(env or {})},
+    )
 
 
 SPECIALS = (0.0, -0.0, np.nan, np.inf, -np.inf, 2e-38, -2e-38, 3e38, -3e38, 1e-3, -1e-3, 1.0, -1.0)
