@@ -13,26 +13,19 @@ import torch
 import torch.nn.functional as F
 
 from keras_leaky import ops as leaky_ops
-from tests.backend_utils import BAD_NONNEGATIVE_NUMBERS, grad, to_numpy
-
-TOL = {"rtol": 1e-6, "atol": 1e-6}
-SLOPES = [0.0, 0.01, 0.2, 0.5, 1.0, 2.0]
-SPECIALS = np.array(
-    [0.0, -0.0, np.nan, np.inf, -np.inf, 2e-38, -2e-38, 3e38, -3e38, 1.0, -1.0],
-    dtype=np.float32,
+from tests.backend_utils import (
+    BAD_NONNEGATIVE_NUMBERS,
+    SPECIALS,
+    TOLERANCE,
+    grad,
+    make_x,
+    to_numpy,
 )
+from tests.harness import FLOAT_DTYPES
+
+SLOPES = [0.0, 0.01, 0.2, 0.5, 1.0, 2.0]
 # RReLU bounds: PyTorch's defaults, degenerate ones (slope 0 and 1), wide ones.
 BOUNDS = [(1 / 8, 1 / 3), (0.0, 0.0), (1.0, 1.0), (0.0, 1.0), (0.3, 2.0)]
-
-
-def make_x(shape, seed=0, specials=True):
-    """Random float32 values, with `SPECIALS` at random positions if asked."""
-    rng = np.random.default_rng(seed)
-    x = (3 * rng.standard_normal(shape)).astype(np.float32)
-    if specials:
-        flat = x.reshape(-1)
-        flat[rng.permutation(flat.size)[: len(SPECIALS)]] = SPECIALS
-    return x
 
 
 def make_upstream(x, seed=100):
@@ -47,11 +40,12 @@ def torch_reference(fn, *args, upstream):
     return y.detach().numpy(), [g.numpy() for g in grads]
 
 
-def assert_close(actual, expected, **tol):
-    """Values within tolerance; NaN positions must match exactly."""
+def assert_close(actual, expected):
+    """Values within float32's tolerance; NaN positions must match exactly."""
     actual = np.asarray(actual)
     assert actual.shape == np.shape(expected), (actual.shape, np.shape(expected))
-    np.testing.assert_allclose(actual.astype(np.float32), expected, equal_nan=True, **(tol or TOL))
+    tol = TOLERANCE["float32"]
+    np.testing.assert_allclose(actual.astype(np.float32), expected, tol, tol, equal_nan=True)
 
 
 def assert_same_sign_bits(actual, expected):
@@ -89,7 +83,9 @@ def test_leaky_relu_gradient_at_zero_is_slope():
 
 PRELU_ALPHAS = {
     # One per channel; as many channels as SPECIALS (see the test).
-    "per_channel": np.array([0.25, -0.5, 0.0, 1.0, 2.0, 0.1, -1.0, 0.7, 0.0, 0.3, 1.5], np.float32),
+    "per_channel": np.array(
+        [0.25, -0.5, 0.0, 1.0, 2.0, 0.1, -1.0, 0.7, 0.0, 0.5, -0.25, 0.3, 1.5], np.float32
+    ),
     "scalar": np.float32(0.25),
     "scalar_negative": np.float32(-0.3),
     "scalar_zero": np.float32(0.0),
@@ -196,13 +192,11 @@ def test_rrelu_training_with_equal_bounds_is_leaky_relu(slope):
 
 # --- Dtypes -------------------------------------------------------------------
 
-DTYPE_RTOL = {"float16": 1e-3, "bfloat16": 1e-2, "float32": 1e-6}
-
 
 @pytest.mark.parametrize("op", ["leaky_relu", "prelu", "rrelu", "rrelu_training"])
-@pytest.mark.parametrize("dtype", list(DTYPE_RTOL))
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 def test_dtype_is_preserved(dtype, op):
-    rtol = DTYPE_RTOL[dtype]
+    rtol = TOLERANCE[dtype]
     x = keras.ops.cast(make_x((4, 8), seed=9, specials=False), dtype)
     x32 = to_numpy(x).astype(np.float32)  # the values the op actually sees
     t32 = torch.from_numpy(x32)
