@@ -14,9 +14,9 @@ import keras
 import numpy as np
 from keras import ops
 
+from tests.backend_utils import TOLERANCE, make_x
+
 FLOAT_DTYPES = ("float16", "bfloat16", "float32")
-# Loose tolerances against the float32 result, per compute dtype (bfloat16 has 8 mantissa bits).
-_TOLERANCE = {"float16": 2e-3, "bfloat16": 2e-2, "float32": 1e-6}
 
 
 def _dtype(x: Any) -> str:
@@ -100,7 +100,8 @@ def _check_masking(layer_cls: type, init_kwargs: dict, data: np.ndarray) -> None
     outputs = keras.layers.GlobalAveragePooling1D()(layer(keras.layers.Masking(0.0)(inputs)))
     pooled = _to_numpy(keras.Model(inputs, outputs)(masked))
     expected = _to_numpy(layer(masked))[:, 1:, :].mean(axis=1)
-    np.testing.assert_allclose(pooled, expected, rtol=1e-5, atol=1e-6)
+    tolerance = TOLERANCE["float32"]
+    np.testing.assert_allclose(pooled, expected, rtol=tolerance, atol=tolerance)
 
 
 def _tiny_model(layer: keras.layers.Layer, input_shape: tuple) -> keras.Model:
@@ -124,7 +125,8 @@ def _check_fit(
         assert not np.array_equal(old, ops.convert_to_numpy(weight)), f"{weight.path} unchanged"
     predicted = model.predict(data, batch_size=data.shape[0], verbose=0)
     assert predicted.shape == (data.shape[0], 1)
-    np.testing.assert_allclose(predicted, _to_numpy(model(data)), rtol=1e-5, atol=1e-5)
+    tolerance = TOLERANCE["float32"]
+    np.testing.assert_allclose(predicted, _to_numpy(model(data)), rtol=tolerance, atol=tolerance)
 
 
 def _check_dtypes(layer_cls: type, init_kwargs: dict, data: np.ndarray) -> None:
@@ -140,21 +142,23 @@ def _check_dtypes(layer_cls: type, init_kwargs: dict, data: np.ndarray) -> None:
             assert _dtype(weight) == dtype, (dtype, weight.path, weight.dtype)
         symbolic = layer(keras.Input(shape=data.shape[1:], dtype=dtype))
         assert _dtype(symbolic) == dtype
-        tolerance = _TOLERANCE[dtype]
+        tolerance = TOLERANCE[dtype]
         np.testing.assert_allclose(_to_numpy(output), reference, rtol=tolerance, atol=tolerance)
 
 
-def _check_mixed_precision(layer_cls: type, init_kwargs: dict, data: np.ndarray) -> None:
+def _check_mixed_precision(
+    layer_cls: type, init_kwargs: dict, data: np.ndarray, call_kwargs: dict
+) -> None:
     previous = keras.config.dtype_policy()
     try:
         keras.config.set_dtype_policy("mixed_float16")
         layer = layer_cls(**init_kwargs)
-        output = layer(data)
+        output = layer(data, **call_kwargs)
         assert layer.compute_dtype == "float16" and layer.variable_dtype == "float32"
         assert _dtype(output) == "float16"
         for weight in layer.weights:
             assert _dtype(weight) == "float32", (weight.path, weight.dtype)
-        assert _dtype(layer(keras.Input(shape=data.shape[1:]))) == "float16"
+        assert _dtype(layer(keras.Input(shape=data.shape[1:]), **call_kwargs)) == "float16"
     finally:
         keras.config.set_dtype_policy(previous)
 
@@ -176,45 +180,68 @@ def _check_subclass_build(layer_cls: type, init_kwargs: dict, data: np.ndarray) 
 def run_layer_test(
     layer_cls: type,
     init_kwargs: dict,
-    input_shape: tuple,
-    expected_output_shape: tuple,
+    *,
+    input_shape: tuple | None = None,
+    input_data: np.ndarray | None = None,
+    call_kwargs: dict | None = None,
+    expected_output_shape: tuple | None = None,
+    expected_output: np.ndarray | None = None,
     expected_num_trainable_weights: int,
     expected_num_non_trainable_weights: int = 0,
     expected_num_seed_generators: int = 0,
+    expected_num_losses: int | None = None,
     supports_masking: bool = True,
     run_training_check: bool = True,
     run_jit_check: bool = True,
     run_precision_checks: bool = True,
-    built_after_instantiation: bool = False,
+    assert_built_after_instantiation: bool = False,
 ) -> None:
     """Runs the standard checks every layer must pass.
+
+    The arguments Keras's `run_layer_test` also has mean what they mean there.
 
     Args:
         layer_cls: The layer class.
         init_kwargs: Constructor keyword arguments.
-        input_shape: Input shape, batch dimension included, all sizes known.
-        expected_output_shape: Output shape, batch dimension included.
+        input_shape: Input shape, batch dimension included, all sizes known; the input is then
+            `make_x(input_shape, specials=False)`. Exclusive with `input_data`.
+        input_data: The input, a float32 NumPy array. Exclusive with `input_shape`.
+        call_kwargs: Keyword arguments of the symbolic, eager and mixed precision calls (such
+            as `{"training": True}`); as in Keras, not of the `fit` step, which trains.
+        expected_output_shape: Output shape, batch dimension included. Exclusive with
+            `expected_output`, whose shape it then is.
+        expected_output: The eager output on `input_data`, to `TOLERANCE["float32"]`.
         expected_num_trainable_weights: Number of trainable weights once built.
         expected_num_non_trainable_weights: Number of non-trainable weights once built.
         expected_num_seed_generators: Number of `keras.random.SeedGenerator` attributes.
+        expected_num_losses: Number of `layer.losses` after the eager call; unchecked if None.
         supports_masking: Expected value of `layer.supports_masking`.
         run_training_check: Whether to fit one step of `Input -> layer -> Flatten -> Dense`.
         run_jit_check: Whether to repeat the fit (and predict) with `jit_compile=True`.
         run_precision_checks: Whether to sweep float16/bfloat16/float32 and `mixed_float16`.
-        built_after_instantiation: Whether the layer is stateless and built at construction,
-            as Keras's own stateless layers are (`assert_built_after_instantiation`), while a
-            subclass that overrides `build` is not, and has its `build` called.
+        assert_built_after_instantiation: Whether the layer is stateless and built at
+            construction, as Keras's own stateless layers are, while a subclass that
+            overrides `build` is not, and has its `build` called.
     """
-    input_shape = tuple(input_shape)
+    if (input_shape is None) == (input_data is None):
+        raise ValueError("Pass exactly one of `input_shape` and `input_data`.")
+    if expected_output_shape is not None and expected_output is not None:
+        raise ValueError("Pass at most one of `expected_output_shape` and `expected_output`.")
+    if expected_output is not None and input_data is None:
+        raise ValueError("`expected_output` needs `input_data`.")
+    call_kwargs = call_kwargs or {}
+    data = make_x(tuple(input_shape), specials=False) if input_data is None else input_data
+    input_shape = data.shape
+    if expected_output is not None:
+        expected_output_shape = np.shape(expected_output)
     expected_output_shape = tuple(expected_output_shape)
-    data = np.random.default_rng(0).standard_normal(input_shape).astype("float32")
     counts = (
         expected_num_trainable_weights,
         expected_num_non_trainable_weights,
         expected_num_seed_generators,
     )
 
-    if built_after_instantiation:
+    if assert_built_after_instantiation:
         assert layer_cls(**init_kwargs).built, "a stateless layer is built at construction"
         _check_subclass_build(layer_cls, init_kwargs, data)
     _check_serialization(layer_cls, init_kwargs, data)
@@ -227,17 +254,25 @@ def run_layer_test(
 
     # Symbolic call.
     layer = layer_cls(**init_kwargs)
-    symbolic = layer(keras.Input(shape=input_shape[1:], batch_size=input_shape[0]))
+    inputs = keras.Input(shape=input_shape[1:], batch_size=input_shape[0])
+    symbolic = layer(inputs, **call_kwargs)
     assert tuple(symbolic.shape) == expected_output_shape
     assert _dtype(symbolic) == layer.compute_dtype
     _check_weight_counts(layer, *counts)
 
     # Eager call.
     layer = layer_cls(**init_kwargs)
-    output = layer(data)
+    output = layer(data, **call_kwargs)
     assert tuple(output.shape) == expected_output_shape
     assert _dtype(output) == layer.compute_dtype == "float32"
     _check_weight_counts(layer, *counts)
+    if expected_output is not None:
+        tolerance = TOLERANCE["float32"]
+        np.testing.assert_allclose(
+            _to_numpy(output), expected_output, rtol=tolerance, atol=tolerance
+        )
+    if expected_num_losses is not None:
+        assert len(layer.losses) == expected_num_losses, layer.losses
 
     assert layer.supports_masking == supports_masking
     if supports_masking:
@@ -250,4 +285,4 @@ def run_layer_test(
 
     if run_precision_checks:
         _check_dtypes(layer_cls, init_kwargs, data)
-        _check_mixed_precision(layer_cls, init_kwargs, data)
+        _check_mixed_precision(layer_cls, init_kwargs, data, call_kwargs)

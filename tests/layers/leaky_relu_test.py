@@ -6,6 +6,7 @@ import pytest
 
 from keras_leaky import LeakyReLU
 from tests.backend_utils import BAD_NONNEGATIVE_NUMBERS as BAD_SLOPES
+from tests.backend_utils import make_x
 from tests.harness import run_layer_test
 
 
@@ -13,27 +14,26 @@ def reference(x, negative_slope):
     return np.where(x > 0, x, negative_slope * x)
 
 
-def test_layer_basics():
+# The compiled (jit) fit is slow on torch (torch.compile); once per layer is enough.
+@pytest.mark.parametrize(
+    "init_kwargs, negative_slope, run_jit_check",
+    [
+        pytest.param({}, 0.2, True, id="default"),
+        pytest.param({"negative_slope": 0}, 0, False, id="relu"),
+        pytest.param({"negative_slope": 0.1}, 0.1, False, id="0.1"),
+    ],
+)
+def test_layer_basics(init_kwargs, negative_slope, run_jit_check):
+    x = make_x((2, 3, 4), specials=False)
     run_layer_test(
         LeakyReLU,
-        {},
-        input_shape=(2, 3, 4),
-        expected_output_shape=(2, 3, 4),
+        init_kwargs,
+        input_data=x,
+        expected_output=reference(x, negative_slope),
         expected_num_trainable_weights=0,
-        built_after_instantiation=True,
-    )
-
-
-@pytest.mark.parametrize("negative_slope", [0, 0.1])
-def test_layer_basics_other_slopes(negative_slope):
-    # The compiled (jit) fit is slow on torch (torch.compile); once per layer is enough.
-    run_layer_test(
-        LeakyReLU,
-        {"negative_slope": negative_slope},
-        input_shape=(2, 3, 4),
-        expected_output_shape=(2, 3, 4),
-        expected_num_trainable_weights=0,
-        run_jit_check=False,
+        expected_num_losses=0,
+        run_jit_check=run_jit_check,
+        assert_built_after_instantiation=True,
     )
 
 

@@ -6,6 +6,7 @@ import pytest
 from keras import ops
 
 from keras_leaky import PReLU
+from tests.backend_utils import make_x
 from tests.harness import run_layer_test
 
 SHARED_AXES_ERROR = r"shared_axes.*Received:"
@@ -20,40 +21,44 @@ def alpha_shape(layer, input_shape):
     return tuple(layer.alpha.shape)
 
 
-def test_layer_basics():
-    run_layer_test(
-        PReLU,
-        {},
-        input_shape=(2, 4, 5, 3),
-        expected_output_shape=(2, 4, 5, 3),
-        expected_num_trainable_weights=1,
-    )
-
-
+# `alpha` is the initial alpha, for the expected output (None: random, only the shape is
+# checked). The compiled (jit) fit is slow on torch (torch.compile); once per layer is enough.
 @pytest.mark.parametrize(
-    "init_kwargs, input_shape",
+    "init_kwargs, input_shape, alpha, num_losses, run_jit_check",
     [
-        ({}, (2, 4, 3)),
-        ({"shared_axes": "all"}, (2, 4, 5, 3)),
-        ({"shared_axes": [1, 2]}, (2, 4, 5, 3)),
-        ({"shared_axes": []}, (2, 4, 3)),
-        ({"data_format": "channels_first"}, (2, 3, 4, 5)),
-        ({"alpha_initializer": "glorot_uniform"}, (2, 4, 3)),
-        (
+        pytest.param({}, (2, 4, 5, 3), 0.25, 0, True, id="default"),
+        pytest.param({}, (2, 4, 3), 0.25, 0, False, id="rank_3"),
+        pytest.param({"shared_axes": "all"}, (2, 4, 5, 3), 0.25, 0, False, id="scalar"),
+        pytest.param({"shared_axes": [1, 2]}, (2, 4, 5, 3), 0.25, 0, False, id="shared_1_2"),
+        pytest.param({"shared_axes": []}, (2, 4, 3), 0.25, 0, False, id="per_element"),
+        pytest.param(
+            {"data_format": "channels_first"}, (2, 3, 4, 5), 0.25, 0, False, id="channels_first"
+        ),
+        pytest.param(
+            {"alpha_initializer": "glorot_uniform"}, (2, 4, 3), None, 0, False, id="glorot"
+        ),
+        pytest.param(
             {"alpha_regularizer": "l2", "alpha_constraint": "non_neg", "alpha_initializer": 0.1},
             (2, 4, 3),
+            0.1,
+            1,
+            False,
+            id="regularized",
         ),
     ],
 )
-def test_layer_basics_variants(init_kwargs, input_shape):
-    # The compiled (jit) fit is slow on torch (torch.compile); once per layer is enough.
+def test_layer_basics(init_kwargs, input_shape, alpha, num_losses, run_jit_check):
+    x = make_x(input_shape, specials=False)
+    expected = None if alpha is None else reference(x, alpha)
     run_layer_test(
         PReLU,
         init_kwargs,
-        input_shape=input_shape,
-        expected_output_shape=input_shape,
+        input_data=x,
+        expected_output=expected,
+        expected_output_shape=input_shape if expected is None else None,
         expected_num_trainable_weights=1,
-        run_jit_check=False,
+        expected_num_losses=num_losses,
+        run_jit_check=run_jit_check,
     )
 
 

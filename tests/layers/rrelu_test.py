@@ -7,7 +7,7 @@ from keras import ops
 
 from keras_leaky import LeakyReLU, RReLU
 from tests.backend_utils import BAD_NONNEGATIVE_NUMBERS as BAD_BOUNDS
-from tests.backend_utils import to_numpy
+from tests.backend_utils import make_x, to_numpy
 from tests.harness import FLOAT_DTYPES, run_layer_test
 
 
@@ -19,31 +19,35 @@ def numpy(x):
     return ops.convert_to_numpy(ops.cast(x, "float32"))
 
 
-def test_layer_basics():
-    run_layer_test(
-        RReLU,
-        {"seed": 1},
-        input_shape=(2, 3, 4),
-        expected_output_shape=(2, 3, 4),
-        expected_num_trainable_weights=0,
-        built_after_instantiation=True,
-        expected_num_seed_generators=1,
-    )
-
-
+# `slope` is the slope of every negative input, for the expected output (None: random, only
+# the shape is checked). The compiled (jit) fit is slow on torch (torch.compile); once per layer
+# is enough.
 @pytest.mark.parametrize(
-    "init_kwargs", [{}, {"lower": 0.1, "upper": 0.3, "seed": 7}, {"lower": 0.2, "upper": 0.2}]
+    "init_kwargs, call_kwargs, slope, run_jit_check",
+    [
+        pytest.param({"seed": 1}, {}, (1 / 8 + 1 / 3) / 2, True, id="inference"),
+        pytest.param({}, {"training": True}, None, False, id="training"),
+        pytest.param({"lower": 0.1, "upper": 0.3, "seed": 7}, {}, 0.2, False, id="0.1_0.3"),
+        pytest.param(
+            {"lower": 0.2, "upper": 0.2}, {"training": True}, 0.2, False, id="training_0.2_0.2"
+        ),
+    ],
 )
-def test_layer_basics_variants(init_kwargs):
-    # The compiled (jit) fit is slow on torch (torch.compile); once per layer is enough.
+def test_layer_basics(init_kwargs, call_kwargs, slope, run_jit_check):
+    x = make_x((2, 3, 4), specials=False)
+    expected = None if slope is None else np.where(x > 0, x, slope * x)
     run_layer_test(
         RReLU,
         init_kwargs,
-        input_shape=(2, 3, 4),
-        expected_output_shape=(2, 3, 4),
+        input_data=x,
+        call_kwargs=call_kwargs,
+        expected_output=expected,
+        expected_output_shape=x.shape if expected is None else None,
         expected_num_trainable_weights=0,
         expected_num_seed_generators=1,
-        run_jit_check=False,
+        expected_num_losses=0,
+        run_jit_check=run_jit_check,
+        assert_built_after_instantiation=True,
     )
 
 
