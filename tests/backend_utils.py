@@ -133,7 +133,10 @@ def value_and_grad(
 
         if compiled:
             run = jax.jit(run)
-        y, grads = run(*[jnp.asarray(a, dtype) for a in args])
+        # Cast by JAX, not NumPy: NumPy warns where a value overflows to inf.
+        y, grads = run(
+            *[jnp.asarray(a) if dtype is None else jnp.asarray(a).astype(dtype) for a in args]
+        )
     elif backend == "torch":
         import torch
 
