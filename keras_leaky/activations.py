@@ -45,15 +45,17 @@ from typing import Any
 
 import keras
 
-from keras_leaky.layers import LeakyReLU, PReLU, RReLU
+from keras_leaky.layers import LAYERS, PReLU
 from keras_leaky.registration import PACKAGE
 
-NAMES: dict[str, type[keras.layers.Layer]] = {
-    "leakyrelu": LeakyReLU,
-    "prelu": PReLU,
-    "rrelu": RReLU,
-}
-"""Canonical names (normalized form) and the layer class each one builds."""
+
+def normalize(name: str) -> str:
+    """Lowercases `name` and drops `_`, `-` and spaces: `"Leaky_ReLU"` -> `"leakyrelu"`."""
+    return "".join(ch for ch in name.lower() if ch not in "_- ")
+
+
+NAMES: dict[str, type[keras.layers.Layer]] = {normalize(layer.__name__): layer for layer in LAYERS}
+"""Canonical names (the normalized class names) and the layer class each one builds."""
 
 ALIASES: dict[str, str] = {
     "lrelu": "leakyrelu",
@@ -64,17 +66,10 @@ ALIASES: dict[str, str] = {
 }
 """Other accepted spellings (normalized form) and the canonical name they mean."""
 
-LAYER_CLASSES = tuple(NAMES.values())
-
 _SUPPORTED_KERAS = "3.10 to 3.15"
 _KERAS_MODULE = "keras.src.activations"
 _PUBLIC_MODULES = ("keras.activations", "keras._tf_keras.keras.activations")
 _lock = threading.Lock()
-
-
-def normalize(name: str) -> str:
-    """Lowercases `name` and drops `_`, `-` and spaces: `"Leaky_ReLU"` -> `"leakyrelu"`."""
-    return "".join(ch for ch in name.lower() if ch not in "_- ")
 
 
 def _keras_names() -> list[str]:
@@ -120,7 +115,7 @@ def get(identifier: Any) -> Any:
         if identifier in importlib.import_module(_KERAS_MODULE).ALL_OBJECTS_DICT:
             return keras_get(identifier)
         return resolve(identifier)()
-    if isinstance(identifier, type) and issubclass(identifier, LAYER_CLASSES):
+    if isinstance(identifier, type) and issubclass(identifier, LAYERS):
         return identifier()
     return keras_get(identifier)
 
@@ -159,12 +154,12 @@ def _find_host(activation: keras.layers.Layer) -> keras.layers.Layer | None:
             name = frame.f_code.co_name
             if name == "__init__":
                 return owner
-            if name in _CALL_METHODS and _is_stateful(activation):
+            state = _state(activation)
+            if name in _CALL_METHODS and state is not None:
                 kind = type(activation).__name__
                 raise ValueError(
                     f"keras_leaky: a {kind} activation was created inside "
-                    f"`{type(owner).__name__}.call()`. It has its own "
-                    f"{'weights' if isinstance(activation, PReLU) else 'random state'}, "
+                    f"`{type(owner).__name__}.call()`. It has its own {state}, "
                     "so a new one at every call would never be trained or saved (and "
                     "TensorFlow cannot create variables there). Create it once in "
                     f"`__init__` (or `build`), e.g. `self.act = keras.activations.get(...)`, "
@@ -175,8 +170,19 @@ def _find_host(activation: keras.layers.Layer) -> keras.layers.Layer | None:
     return None
 
 
-def _is_stateful(layer: keras.layers.Layer) -> bool:
-    return isinstance(layer, (PReLU, RReLU))
+def _state(layer: keras.layers.Layer) -> str | None:
+    """What `layer` keeps from one call to the next: `"weights"`, `"random state"` or None.
+
+    Read from what it holds. Keras builds a layer at construction when it
+    creates no weights (`_build_at_init`), so one not yet built creates them
+    in `build` (PReLU's alpha). Variables that are not weights are a
+    `keras.random.SeedGenerator`'s state (RReLU's).
+    """
+    if layer.weights or not layer.built:
+        return "weights"
+    if layer.variables:
+        return "random state"
+    return None
 
 
 def _named_data_format(host: keras.layers.Layer) -> str | None:
@@ -221,7 +227,7 @@ def _bind(host: keras.layers.Layer, activation: keras.layers.Layer, by_name: boo
     # Recurrent cells (LSTMCell, GRUCell, ...) have `get_initial_state`; they
     # set `state_size` only after asking for their activations.
     is_cell = hasattr(host, "state_size") or hasattr(host, "get_initial_state")
-    if _is_stateful(activation) and is_cell:
+    if _state(activation) is not None and is_cell:
         raise ValueError(
             f"keras_leaky: a {type(activation).__name__} activation has its own "
             f"weights or noise, which Keras's recurrent cells cannot carry through "
@@ -274,7 +280,7 @@ def _bind(host: keras.layers.Layer, activation: keras.layers.Layer, by_name: boo
 def _hooked_get(identifier: Any) -> Any:
     activation = get(identifier)
     by_name = isinstance(identifier, str) or isinstance(identifier, type)
-    if isinstance(activation, LAYER_CLASSES):
+    if isinstance(activation, LAYERS):
         host = _find_host(activation)
         if host is not None:
             _bind(host, activation, by_name)

@@ -11,20 +11,36 @@ import pytest
 
 import keras_leaky
 from keras_leaky import activations
+from keras_leaky.layers import LAYERS
 
-LEAKY_NAMES = ["prelu", "rrelu", "LeakyReLU"]
-SPELLINGS = {
-    "LeakyReLU": keras_leaky.LeakyReLU,
-    "LeakyRelu": keras_leaky.LeakyReLU,
-    "leakyrelu": keras_leaky.LeakyReLU,
-    "Leaky-ReLU": keras_leaky.LeakyReLU,
-    "PReLU": keras_leaky.PReLU,
-    "prelu": keras_leaky.PReLU,
-    "P_ReLU": keras_leaky.PReLU,
-    "RReLU": keras_leaky.RReLU,
-    "rrelu": keras_leaky.RReLU,
-    "randomized_relu": keras_leaky.RReLU,
-}
+LEAKY_NAMES = [layer.__name__ for layer in LAYERS]
+"""Every keras_leaky layer's name, as its class is spelled."""
+
+
+def spellings(name: str) -> list[str]:
+    """Ways users write a layer's name: `PReLU`, `prelu`, `PRELU`, `PRelu`, `P-ReLU`, `P_relu`."""
+    return [
+        name,
+        name.lower(),
+        name.upper(),
+        name.replace("ReLU", "Relu"),
+        name.replace("ReLU", "-ReLU"),
+        name.replace("ReLU", "_relu"),
+    ]
+
+
+SPELLINGS = {spelling: layer for layer in LAYERS for spelling in spellings(layer.__name__)}
+SPELLINGS["randomized_relu"] = keras_leaky.RReLU  # An alias (`activations.ALIASES`).
+
+
+def keeps_state(layer_class: type[keras.layers.Layer]) -> bool:
+    """Whether a layer, once called, holds variables: weights, or a seed's state."""
+    layer = layer_class()
+    layer(np.ones((2, 3), "float32"))
+    return bool(layer.variables)
+
+
+STATEFUL = [layer.__name__ for layer in LAYERS if keeps_state(layer)]
 
 
 def run_python(code: str) -> subprocess.CompletedProcess:
@@ -234,8 +250,8 @@ def test_models_without_keras_leaky_are_unchanged(tmp_path):
 def test_building_models_from_several_threads_at_once():
     from concurrent.futures import ThreadPoolExecutor
 
-    barrier = threading.Barrier(6)
-    names = ["prelu", "rrelu", "LeakyReLU", "prelu", "rrelu", "PReLU"]
+    names = LEAKY_NAMES * 2  # Two threads per name.
+    barrier = threading.Barrier(len(names))
 
     def build(index):
         barrier.wait()  # Start together, so the hooks really overlap.
@@ -246,8 +262,8 @@ def test_building_models_from_several_threads_at_once():
             models.append((width, keras.Model(inputs, keras.layers.Dense(2)(hidden))))
         return models
 
-    with ThreadPoolExecutor(max_workers=6) as pool:
-        results = list(pool.map(build, range(6)))
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        results = list(pool.map(build, range(len(names))))
 
     seen = []
     for index, models in enumerate(results):
@@ -319,12 +335,8 @@ class WithHelper(FeedForward):
         self.act = _Helper("prelu").act
 
 
-ACTIVATIONS_IN_A_BLOCK = {
-    "name": lambda: "prelu",
-    "instance": lambda: keras_leaky.PReLU(),
-    "rrelu name": lambda: "rrelu",
-    "LeakyReLU name": lambda: "LeakyReLU",
-}
+ACTIVATIONS_IN_A_BLOCK = {f"{name} name": lambda name=name: name for name in LEAKY_NAMES}
+ACTIVATIONS_IN_A_BLOCK["PReLU instance"] = lambda: keras_leaky.PReLU()
 
 
 @pytest.mark.parametrize("how", ACTIVATIONS_IN_A_BLOCK)
@@ -451,7 +463,7 @@ class _AsksInCall(keras.layers.Layer):
         return keras.activations.get(self.activation_name)(inputs)
 
 
-@pytest.mark.parametrize("name", ["prelu", "rrelu"])
+@pytest.mark.parametrize("name", STATEFUL)
 def test_stateful_name_asked_for_in_call_says_where_to_create_it(name):
     with pytest.raises(ValueError, match=r"created inside `_AsksInCall.call\(\)`.*`__init__`"):
         _AsksInCall(name)(np.ones((2, 3), "float32"))

@@ -18,6 +18,7 @@ Measured with Keras 3.15; the README's export section states the same:
 Needs the `export` extra (`pip install "keras-leaky[export]"`).
 """
 
+import functools
 import warnings
 
 import keras
@@ -33,11 +34,14 @@ only_on = {
 }
 
 INPUT_SHAPE = (6, 6, 3)
-LAYERS = {
-    "LeakyReLU": (lambda: keras_leaky.LeakyReLU(negative_slope=0.1), "LeakyReLU"),
-    "PReLU": (keras_leaky.PReLU, "prelu"),
-    "PReLU_scalar": (lambda: keras_leaky.PReLU(shared_axes="all"), None),
-    "RReLU": (lambda: keras_leaky.RReLU(seed=1), "rrelu"),
+LAYERS = {layer.__name__: layer for layer in keras_leaky.layers.LAYERS}
+"""Every keras_leaky layer, by its class name, which is also its activation name."""
+# The arguments the layers are exported with. "PReLU_scalar" is PReLU with one
+# alpha for all, used as a layer only (by name, PReLU has one alpha per channel).
+KWARGS = {
+    "LeakyReLU": {"negative_slope": 0.1},
+    "PReLU_scalar": {"shared_axes": "all"},
+    "RReLU": {"seed": 1},
 }
 # What each model's activations become: TFLite kernel, ONNX operator(s).
 TFLITE_KERNEL = {"LeakyReLU": "LEAKY_RELU", "PReLU": "PRELU", "RReLU": "LEAKY_RELU"}
@@ -50,8 +54,8 @@ KERAS_OWN = {
     "PReLU": (lambda: keras.layers.PReLU(shared_axes=[1, 2]), keras.layers.PReLU),
     "RReLU": (lambda: keras.layers.GaussianNoise(0.1, seed=1),) * 2,
 }
-CASES = [("LeakyReLU", "name"), ("LeakyReLU", "layer"), ("PReLU", "name"), ("PReLU", "layer")]
-CASES += [("PReLU_scalar", "layer"), ("RReLU", "name"), ("RReLU", "layer")]
+CASES = [(layer, usage) for layer in LAYERS for usage in ("name", "layer")]
+CASES += [("PReLU_scalar", "layer")]
 IDS = ["-".join(case) for case in CASES]
 
 
@@ -62,11 +66,11 @@ def make_model(layer, usage):
     The model has been called once, as `export` requires.
     """
     keras.utils.set_random_seed(0)
-    make_layer, name = LAYERS[layer]
+    make_layer = functools.partial(LAYERS[layer.split("_")[0]], **KWARGS.get(layer, {}))
     inputs = keras.Input(INPUT_SHAPE)
     if usage == "name":
-        x = keras.layers.Conv2D(4, 3, activation=name)(inputs)
-        x = keras.layers.Dense(5, activation=name)(keras.layers.Flatten()(x))
+        x = keras.layers.Conv2D(4, 3, activation=layer)(inputs)
+        x = keras.layers.Dense(5, activation=layer)(keras.layers.Flatten()(x))
     else:
         after_conv, after_dense = (make_layer,) * 2 if usage == "layer" else KERAS_OWN[layer]
         x = after_conv()(keras.layers.Conv2D(4, 3)(inputs))

@@ -10,11 +10,10 @@ import numpy as np
 
 import keras_leaky
 
-LAYERS = {
-    "LeakyReLU": (keras_leaky.LeakyReLU, {"negative_slope": 0.1}, "LeakyReLU"),
-    "PReLU": (keras_leaky.PReLU, {}, "prelu"),
-    "RReLU": (keras_leaky.RReLU, {"seed": 3}, "rrelu"),
-}
+LAYERS = {layer.__name__: layer for layer in keras_leaky.layers.LAYERS}
+"""Every keras_leaky layer, by its class name, which is also its activation name."""
+KWARGS = {"LeakyReLU": {"negative_slope": 0.1}, "RReLU": {"seed": 3}}
+"""Non-default arguments the layer instances get (by name, a layer takes its defaults)."""
 USAGES = ("standalone", "instance", "name")
 KINDS = ("sequential", "functional", "subclassed")
 INPUT_SHAPE = (6,)
@@ -63,8 +62,8 @@ class TwoDense(keras.Model):
 
 def make(layer: str, usage: str, kind: str) -> keras.Model:
     """Builds (and builds the weights of) one model of the grid."""
-    cls, kwargs, name = LAYERS[layer]
-    activation = {"standalone": None, "instance": cls(**kwargs), "name": name}[usage]
+    cls, kwargs = LAYERS[layer], KWARGS.get(layer, {})
+    activation = {"standalone": None, "instance": cls(**kwargs), "name": layer}[usage]
     standalone = cls(**kwargs) if usage == "standalone" else None
     if kind == "subclassed":
         model = TwoDense(activation=activation, standalone=standalone)

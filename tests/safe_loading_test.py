@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import keras_leaky
+from keras_leaky.layers import LAYERS
 
 MARKER = "keras_leaky_pwned"
 
@@ -246,7 +247,7 @@ def set_input_shape(shape):
     return edit
 
 
-@pytest.mark.parametrize("layer", [keras_leaky.LeakyReLU, keras_leaky.PReLU, keras_leaky.RReLU])
+@pytest.mark.parametrize("layer", LAYERS)
 def test_input_of_too_high_a_rank_fails_cleanly(layer, tmp_path):
     """A shape reaches every layer through the model's input, not only its build config."""
     path = str(tmp_path / "model.keras")

@@ -12,21 +12,20 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_leaky.layers import LeakyReLU, PReLU, RReLU
+from keras_leaky.layers import LAYERS
 
 DEAD_PREFIX = "dead_units/"
 INACTIVE_PREFIX = "inactive_units/"
 
-# Standalone activation layers whose `call` is recorded. `keras.layers.Activation`
-# is not here: like Dense and Conv it holds its function in `.activation`.
+# Standalone activation layers whose `call` is recorded: Keras's and every
+# keras_leaky layer. `keras.layers.Activation` is not here: like Dense and Conv
+# it holds its function in `.activation`.
 _STANDALONE = (
     keras.layers.ReLU,
     keras.layers.LeakyReLU,
     keras.layers.PReLU,
     keras.layers.ELU,
-    LeakyReLU,
-    PReLU,
-    RReLU,
+    *LAYERS,
 )
 # Not element-wise (a shift of every input leaves softmax unchanged), so the
 # element-wise test below does not apply; and linear has nothing to die.
@@ -318,10 +317,10 @@ class DeadUnitMonitor(keras.callbacks.Callback):
     fails before any batch is trained.
 
     Activations monitored: standalone layers (`keras.layers.ReLU`,
-    `LeakyReLU`, `PReLU`, `ELU` and `Activation`; keras_leaky's `LeakyReLU`,
-    `PReLU`, `RReLU`), and the `activation` of any other layer (Dense, Conv,
-    EinsumDense, ...), given by name or as an instance, also inside nested
-    models. Skipped: linear (`None`) activations; softmax and log-softmax
+    `LeakyReLU`, `PReLU`, `ELU` and `Activation`; every keras_leaky layer,
+    `keras_leaky.layers.LAYERS`), and the `activation` of any other layer
+    (Dense, Conv, EinsumDense, ...), given by name or as an instance, also
+    inside nested models. Skipped: linear (`None`) activations; softmax and log-softmax
     (also `keras.layers.Softmax`), which are not element-wise, so "dead
     unit" does not apply to them; recurrent layers, whose activations run
     inside the cell's loop; activations inside custom layers that call them

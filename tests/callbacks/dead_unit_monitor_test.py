@@ -8,8 +8,10 @@ import pytest
 
 import keras_leaky
 from keras_leaky.callbacks import DeadUnitMonitor, DeadUnitWarning
+from keras_leaky.layers import LAYERS
 
 DEAD = keras.initializers.Constant(-10.0)
+LEAKY_NAMES = [layer.__name__ for layer in LAYERS]
 
 
 def data(n=128, features=8, seed=0):
@@ -52,7 +54,7 @@ def test_relu_network_built_to_die_is_reported_dead():
         assert all(value >= 0.9 for value in history.history[key])
 
 
-@pytest.mark.parametrize("activation", ["leaky_relu", "prelu", "LeakyReLU", "rrelu"])
+@pytest.mark.parametrize("activation", ["leaky_relu", *LEAKY_NAMES])
 def test_leaky_network_with_the_same_biases_is_alive(activation):
     history = fit(mlp(activation, DEAD), DeadUnitMonitor(data()[0]))
     assert dead_keys(history) == ["dead_units/hidden_1", "dead_units/hidden_2"]
@@ -84,30 +86,24 @@ def test_probe_as_x_y_tuple():
 def test_instances_and_standalone_layers():
     keras.utils.set_random_seed(0)
     dense = {"bias_initializer": DEAD}
-    model = keras.Sequential(
-        [
-            keras.Input((8,)),
-            keras.layers.Dense(8, activation=keras.layers.ReLU(), name="keras_relu_inst", **dense),
-            keras.layers.Dense(8, activation=keras_leaky.PReLU(), name="prelu_inst", **dense),
-            keras.layers.Dense(8, name="linear_1", **dense),
-            keras.layers.ReLU(name="keras_relu"),
-            keras.layers.Dense(8, name="linear_2", **dense),
-            keras.layers.Activation("relu", name="act_relu"),
-            keras.layers.Dense(8, name="linear_3", **dense),
-            keras.layers.LeakyReLU(name="keras_leaky"),
-            keras.layers.Dense(8, name="linear_4", **dense),
-            keras.layers.PReLU(name="keras_prelu"),
-            keras.layers.Dense(8, name="linear_5", **dense),
-            keras_leaky.LeakyReLU(name="kl_leaky"),
-            keras.layers.Dense(8, name="linear_6", **dense),
-            keras_leaky.PReLU(name="kl_prelu"),
-            keras.layers.Dense(8, name="linear_7", **dense),
-            keras_leaky.RReLU(name="kl_rrelu", seed=1),
-            keras.layers.Dense(1, activation="softmax", name="out"),
-        ]
-    )
-    history = fit(model, DeadUnitMonitor(data()[0]), epochs=1)
+    standalone = [
+        keras.layers.ReLU(name="keras_relu"),
+        keras.layers.Activation("relu", name="act_relu"),
+        keras.layers.LeakyReLU(name="keras_leaky"),
+        keras.layers.PReLU(name="keras_prelu"),
+        *(layer(name=f"kl_{layer.__name__.lower()}") for layer in LAYERS),
+    ]
+    layers = [
+        keras.Input((8,)),
+        keras.layers.Dense(8, activation=keras.layers.ReLU(), name="keras_relu_inst", **dense),
+        keras.layers.Dense(8, activation=keras_leaky.PReLU(), name="prelu_inst", **dense),
+    ]
+    for index, layer in enumerate(standalone, 1):
+        layers += [keras.layers.Dense(8, name=f"linear_{index}", **dense), layer]
+    layers += [keras.layers.Dense(1, activation="softmax", name="out")]
+    history = fit(keras.Sequential(layers), DeadUnitMonitor(data()[0]), epochs=1)
     dead = {k.split("/", 1)[1]: v[0] for k, v in history.history.items() if "dead" in k}
+    ours = [f"kl_{name.lower()}" for name in LEAKY_NAMES]
     assert set(dead) == {
         "keras_relu_inst",
         "prelu_inst",
@@ -115,13 +111,11 @@ def test_instances_and_standalone_layers():
         "act_relu",
         "keras_leaky",
         "keras_prelu",
-        "kl_leaky",
-        "kl_prelu",
-        "kl_rrelu",
+        *ours,
     }
     for name in ("keras_relu_inst", "keras_relu", "act_relu"):
         assert dead[name] >= 0.9, name
-    for name in ("prelu_inst", "keras_leaky", "kl_leaky", "kl_prelu", "kl_rrelu"):
+    for name in ("prelu_inst", "keras_leaky", *ours):
         assert dead[name] == 0.0, name
     # keras.layers.PReLU starts at alpha = 0: ReLU, dead as long as it stays there.
     assert 0.0 <= dead["keras_prelu"] <= 1.0
