@@ -1,7 +1,5 @@
 """Activation names: every Keras layer that takes `activation=` resolves them."""
 
-import subprocess
-import sys
 import textwrap
 import threading
 
@@ -12,6 +10,7 @@ import pytest
 import keras_leaky
 from keras_leaky import activations
 from keras_leaky.layers import LAYERS
+from tests.backend_utils import run_python
 
 LEAKY_NAMES = [layer.__name__ for layer in LAYERS]
 """Every keras_leaky layer's name, as its class is spelled."""
@@ -41,13 +40,6 @@ def keeps_state(layer_class: type[keras.layers.Layer]) -> bool:
 
 
 STATEFUL = [layer.__name__ for layer in LAYERS if keeps_state(layer)]
-
-
-def run_python(code: str) -> subprocess.CompletedProcess:
-    """Runs `code` in a fresh interpreter (same backend, via the environment)."""
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
-    )
 
 
 @pytest.mark.parametrize("name, cls", SPELLINGS.items())
@@ -200,8 +192,7 @@ def test_importing_twice_is_harmless():
 
 
 def test_import_fails_clearly_when_keras_internals_move():
-    result = run_python(
-        """
+    code = """
         import keras
         import keras.src.activations as internals
         del internals.ALL_OBJECTS_DICT
@@ -214,7 +205,7 @@ def test_import_fails_clearly_when_keras_internals_move():
         leftover = [k for k in keras.saving.get_custom_objects() if k.startswith("keras_leaky>")]
         assert not leftover, leftover
         """
-    )
+    result = run_python("-c", textwrap.dedent(code), timeout=120)
     assert result.returncode == 0, result.stderr
     assert "ERROR: keras_leaky cannot register" in result.stdout
     assert keras.__version__ in result.stdout
@@ -230,21 +221,16 @@ def test_models_without_keras_leaky_are_unchanged(tmp_path):
         x = np.linspace(-2, 2, 8, dtype="float32").reshape(2, 4)
         {}
         """
-    save = run_python(
-        code.format(
-            f"model.save({path!r}); "
-            f"np.save({path!r} + '.npy', keras.ops.convert_to_numpy(model(x)))"
-        )
+    save = f"model.save({path!r}); np.save({path!r} + '.npy', keras.ops.convert_to_numpy(model(x)))"
+    result = run_python("-c", textwrap.dedent(code.format(save)), timeout=120)
+    assert result.returncode == 0, result.stderr
+    load = (
+        f"import keras_leaky; loaded = keras.saving.load_model({path!r}); "
+        "y = keras.ops.convert_to_numpy(loaded(x)); "
+        f"assert np.array_equal(y, np.load({path!r} + '.npy'))"
     )
-    assert save.returncode == 0, save.stderr
-    load = run_python(
-        code.format(
-            f"import keras_leaky; loaded = keras.saving.load_model({path!r}); "
-            "y = keras.ops.convert_to_numpy(loaded(x)); "
-            f"assert np.array_equal(y, np.load({path!r} + '.npy'))"
-        )
-    )
-    assert load.returncode == 0, load.stderr
+    result = run_python("-c", textwrap.dedent(code.format(load)), timeout=120)
+    assert result.returncode == 0, result.stderr
 
 
 def test_building_models_from_several_threads_at_once():

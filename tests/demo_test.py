@@ -1,13 +1,10 @@
 """The README's demo trains by name, reloads identically and reports dead units, quietly."""
 
-import os
-import subprocess
-import sys
-
 import keras
 import pytest
 
 from keras_leaky import _quiet, demo
+from tests.backend_utils import run_python
 
 
 def test_demo_rows():
@@ -48,19 +45,10 @@ def test_command_line_noise_filter():
     assert not any(_quiet._NOISE.match(line.encode()) for line in KEPT)
 
 
-def _run_command(*args, **env):
-    environment = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    return subprocess.run(
-        [sys.executable, "-m", "keras_leaky", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**environment, **env},
-    )
-
-
 def test_command_line_starts_quietly():
-    result = _run_command("no-such-command")
+    # As a user starts it: without the suite's own TF_CPP_MIN_LOG_LEVEL.
+    unset = ("TF_CPP_MIN_LOG_LEVEL",)
+    result = run_python("-m", "keras_leaky", "no-such-command", unset=unset, timeout=120)
     # Only argparse's own message reaches standard error.
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
@@ -71,5 +59,7 @@ def test_command_line_starts_quietly():
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's own log")
 def test_command_line_log_shown_when_the_user_asks():
-    result = _run_command("no-such-command", TF_CPP_MIN_LOG_LEVEL="0")
+    result = run_python(
+        "-m", "keras_leaky", "no-such-command", env={"TF_CPP_MIN_LOG_LEVEL": "0"}, timeout=120
+    )
     assert any(_quiet._NOISE.match(line.encode()) for line in result.stderr.splitlines())

@@ -7,15 +7,12 @@ measurements as JSON; the assertions are here.
 """
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import keras
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.backend_utils import run_python
 
 COMMON = """
 import json
@@ -115,14 +112,7 @@ print("RESULT" + json.dumps(out))
 
 
 def run(script, backend, **env):
-    result = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(script)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-        env={**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": ROOT, **env},
-    )
+    result = run_python("-c", textwrap.dedent(script), env={"KERAS_BACKEND": backend, **env})
     assert result.returncode == 0, result.stderr[-3000:]
     line = next(line for line in result.stdout.splitlines() if line.startswith("RESULT"))
     return json.loads(line[len("RESULT") :])

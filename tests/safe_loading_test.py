@@ -9,8 +9,6 @@ behind: the untampered file still loads and predicts as before.
 
 import json
 import os
-import subprocess
-import sys
 import zipfile
 
 import keras
@@ -19,6 +17,7 @@ import pytest
 
 import keras_leaky
 from keras_leaky.layers import LAYERS
+from tests.backend_utils import run_python
 
 MARKER = "keras_leaky_pwned"
 
@@ -279,14 +278,7 @@ def test_per_element_alpha_of_rank_20000_fails_without_crashing_jax(saved, tmp_p
     """It crashed the process (segfault) on JAX, so it runs in a subprocess of its own."""
     tampered = str(tmp_path / "tampered.keras")
     tamper(saved[0], tampered, PER_ELEMENT_RANK_20000)
-    result = subprocess.run(
-        [sys.executable, "-c", CRASH_SCRIPT, tampered],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "KERAS_BACKEND": "jax"},
-        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),  # The repository.
-    )
+    result = run_python("-c", CRASH_SCRIPT, tampered, env={"KERAS_BACKEND": "jax"}, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "input_shape" in result.stdout and "at most 254 axes" in result.stdout, result.stdout
 

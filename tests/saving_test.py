@@ -2,9 +2,6 @@
 
 import itertools
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import keras
@@ -12,29 +9,14 @@ import numpy as np
 import pytest
 
 from tests import model_zoo
+from tests.backend_utils import run_python
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GRID = list(itertools.product(model_zoo.LAYERS, model_zoo.USAGES, model_zoo.KINDS))
 NEXT_BACKEND = {"tensorflow": "jax", "jax": "torch", "torch": "tensorflow"}
 
 
 def case_id(case):
     return "-".join(case)
-
-
-def run_python(code: str, backend: str | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    if backend:
-        env["KERAS_BACKEND"] = backend
-    env["PYTHONPATH"] = ROOT
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        cwd=ROOT,
-    )
 
 
 RELOAD = """
@@ -55,7 +37,8 @@ RELOAD = """
 
 
 def reload_in_fresh_process(folder, names, backend=None):
-    result = run_python(RELOAD.format(folder=str(folder), names=list(names)), backend)
+    code = textwrap.dedent(RELOAD.format(folder=str(folder), names=list(names)))
+    result = run_python("-c", code, env={"KERAS_BACKEND": backend} if backend else None)
     assert result.returncode == 0, result.stderr[-3000:]
     line = next(line for line in result.stdout.splitlines() if line.startswith("RESULT"))
     return json.loads(line[len("RESULT") :])
@@ -116,15 +99,14 @@ def test_weights_file_loads_into_freshly_built_model(tmp_path, case):
 
 def test_reload_without_keras_leaky_names_it(saved):
     folder = saved[0]
-    result = run_python(
-        f"""
+    code = f"""
         import keras
         try:
             keras.saving.load_model("{folder}/PReLU-name-sequential.keras")
         except Exception as error:
             print("ERROR", error)
         """
-    )
+    result = run_python("-c", textwrap.dedent(code))
     assert result.returncode == 0, result.stderr[-2000:]
     assert "ERROR" in result.stdout and "keras_leaky" in result.stdout
 
