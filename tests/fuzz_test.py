@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import keras_leaky
-from tests.backend_utils import to_numpy
+from tests.backend_utils import TOLERANCE, to_numpy
 
 # A slope beyond the dtype's range overflows to inf, as in PyTorch; NumPy
 # (which JAX uses to convert it) warns about that, rightly.
@@ -31,7 +31,6 @@ SETTINGS = settings(
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-TOLERANCE = {"float16": 2e-3, "bfloat16": 2e-2, "float32": 1e-6, "float64": 1e-12}
 
 # JAX runs without float64 unless JAX_ENABLE_X64 is set; Keras then computes in float32.
 DTYPES = ["float32", "float16", "bfloat16", "int32"]
