@@ -10,15 +10,6 @@ from keras_leaky import _validation as validation
 from keras_leaky import ops as leaky_ops
 from keras_leaky.registration import register
 
-_UNSET = object()
-
-
-class _DefaultSlope(float):
-    """The default slope, told apart from an explicitly passed equal value."""
-
-
-_DEFAULT_SLOPE = _DefaultSlope(leaky_ops.DEFAULT_NEGATIVE_SLOPE)
-
 
 @register
 class LeakyReLU(keras.layers.Layer):
@@ -43,9 +34,11 @@ class LeakyReLU(keras.layers.Layer):
             `"leaky_relu"`/`"LeakyReLU"` all mean the same thing. (Keras's
             `keras.layers.LeakyReLU` uses 0.3; PyTorch and Maas et al. use
             0.01: pass `negative_slope=0.01` for that.)
-        alpha: Legacy Keras 2 spelling of `negative_slope`; accepted so old
-            configs load, stored as `negative_slope`.
-        **kwargs: Base layer keyword arguments, such as `name` and `dtype`.
+        **kwargs: Base layer keyword arguments, such as `name` and `dtype`,
+            and `alpha`, the legacy Keras 2 spelling of `negative_slope`,
+            taken (as Keras's own `LeakyReLU` takes it) so that old configs
+            load, and stored as `negative_slope`. Passing both raises, unless
+            `negative_slope` has its default value (then `alpha` is taken).
 
     Reference:
         Maas et al., 2013, "Rectifier Nonlinearities Improve Neural Network
@@ -53,13 +46,11 @@ class LeakyReLU(keras.layers.Layer):
     """
 
     def __init__(
-        self,
-        negative_slope: float = _DEFAULT_SLOPE,
-        alpha: Any = _UNSET,
-        **kwargs: Any,
+        self, negative_slope: float = leaky_ops.DEFAULT_NEGATIVE_SLOPE, **kwargs: Any
     ) -> None:
-        if alpha is not _UNSET:
-            if negative_slope is not _DEFAULT_SLOPE:
+        if "alpha" in kwargs:
+            alpha = kwargs.pop("alpha")
+            if negative_slope != leaky_ops.DEFAULT_NEGATIVE_SLOPE:
                 raise ValueError(
                     "Pass either `negative_slope` or its legacy spelling `alpha`, "
                     f"not both. Received: negative_slope={negative_slope}, alpha={alpha}"
