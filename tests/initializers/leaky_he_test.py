@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from keras_leaky.initializers import LeakyHeNormal, LeakyHeUniform
-from tests.backend_utils import to_numpy
+from tests.backend_utils import TOLERANCE, to_numpy
 from tests.harness import FLOAT_DTYPES
 
 CLASSES = (LeakyHeNormal, LeakyHeUniform)
@@ -67,8 +67,8 @@ def test_uniform_matches_torch_kaiming_uniform(shape, mode, slope):
     std = expected_std(shape, slope, mode)
     bound = math.sqrt(3.0) * std  # = sqrt(6 / ((1 + a**2) * fan))
     assert w.shape == shape and w.dtype == np.float32
-    assert np.abs(w).max() <= bound * (1 + 1e-6)
-    assert np.abs(ref).max() <= bound * (1 + 1e-6)
+    assert np.abs(w).max() <= bound * (1 + TOLERANCE["float32"])
+    assert np.abs(ref).max() <= bound * (1 + TOLERANCE["float32"])
     np.testing.assert_allclose(np.abs(w).max(), np.abs(ref).max(), rtol=0.01)
     np.testing.assert_allclose(np.abs(w).max(), bound, rtol=0.01)
     np.testing.assert_allclose(w.std(), ref.std(), rtol=0.02)
@@ -85,11 +85,15 @@ def test_slope_zero_equals_keras_he(shape, mode):
     """Same fans and variance as Keras: identical draws for the same seed."""
     expected = keras.initializers.VarianceScaling(2.0, mode, "untruncated_normal", seed=3)(shape)
     np.testing.assert_allclose(
-        to_numpy(LeakyHeNormal(0.0, seed=3, mode=mode)(shape)), to_numpy(expected), rtol=1e-6
+        to_numpy(LeakyHeNormal(0.0, seed=3, mode=mode)(shape)),
+        to_numpy(expected),
+        rtol=TOLERANCE["float32"],
     )
     expected = keras.initializers.VarianceScaling(2.0, mode, "uniform", seed=3)(shape)
     np.testing.assert_allclose(
-        to_numpy(LeakyHeUniform(0.0, seed=3, mode=mode)(shape)), to_numpy(expected), rtol=1e-6
+        to_numpy(LeakyHeUniform(0.0, seed=3, mode=mode)(shape)),
+        to_numpy(expected),
+        rtol=TOLERANCE["float32"],
     )
 
 
@@ -102,7 +106,7 @@ def test_named_keras_identities():
         np.testing.assert_allclose(
             to_numpy(LeakyHeUniform(slope, seed=5)(CONV)),
             to_numpy(keras_cls(seed=5)(CONV)),
-            rtol=1e-6,
+            rtol=TOLERANCE["float32"],
         )
 
 
@@ -235,7 +239,7 @@ def test_model_saves_and_reloads(cls, tmp_path):
         assert type(init) is cls
         assert init.get_config() == model.layers[index].kernel_initializer.get_config()
     x = np.random.default_rng(0).standard_normal((2, 16)).astype("float32")
-    np.testing.assert_allclose(to_numpy(loaded(x)), to_numpy(model(x)), rtol=1e-6)
+    np.testing.assert_allclose(to_numpy(loaded(x)), to_numpy(model(x)), rtol=TOLERANCE["float32"])
 
 
 @pytest.mark.parametrize("cls", CLASSES)
