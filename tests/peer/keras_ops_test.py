@@ -14,6 +14,7 @@ from absl.testing import parameterized
 from keras.src import testing
 
 from keras_leaky import ops as leaky_ops
+from tests.harness import FLOAT_DTYPES
 
 # The ops on one input, with the arguments each needs. PReLU's alpha is one per channel of the
 # last axis (3), which broadcasts against every input shape used here but the scalar one.
@@ -25,8 +26,9 @@ OPS = {
 }
 OP_NAMES = [(name, name) for name in OPS]
 # Keras's NNOpsDtypeTest sweeps its FLOAT_TYPES but float64; keras-leaky keeps float64 too.
-FLOAT_DTYPES = ["float16", "bfloat16", "float32", "float64"]
-DTYPE_CASES = [(f"{name}_{dtype}", name, dtype) for name in OPS for dtype in FLOAT_DTYPES]
+DTYPE_CASES = [
+    (f"{name}_{dtype}", name, dtype) for name in OPS for dtype in [*FLOAT_DTYPES, "float64"]
+]
 
 
 def _ref_leaky_relu(x, alpha=0.2):
