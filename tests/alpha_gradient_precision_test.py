@@ -17,7 +17,7 @@ import torch
 
 import keras_leaky
 from keras_leaky import ops as leaky_ops
-from tests.backend_utils import grad
+from tests.backend_utils import grad, value_and_grad
 
 SHAPE = (16, 16, 16, 64)  # 4096 elements in each of 64 channels (the last axis).
 NUMPY_DTYPES = {"float16": np.float16, "bfloat16": ml_dtypes.bfloat16}
@@ -80,12 +80,9 @@ def assert_as_accurate_as_torch(alpha_gradient, dtype, upstream_kind, x, alpha, 
 @pytest.mark.parametrize("dtype", list(NUMPY_DTYPES))
 def test_prelu_alpha_gradient_is_as_accurate_as_torch(dtype, upstream_kind):
     x, alpha, upstream = rounded_inputs(dtype, upstream_kind)
-
-    def prelu(x, alpha):
-        return leaky_ops.prelu(keras.ops.cast(x, dtype), keras.ops.cast(alpha, dtype))
-
-    # The gradient w.r.t. the float32 alpha is the one in `dtype`, cast exactly.
-    _, alpha_gradient = grad(prelu, x, alpha, upstream=upstream)
+    _, (_, alpha_gradient) = value_and_grad(
+        leaky_ops.prelu, x, alpha, upstream=upstream, dtype=dtype
+    )
     assert_as_accurate_as_torch(alpha_gradient, dtype, upstream_kind, x, alpha, upstream)
 
 
