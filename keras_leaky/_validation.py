@@ -12,6 +12,9 @@ import numbers
 from collections.abc import Mapping, Sized
 from typing import Any
 
+import keras
+import numpy as np
+
 # The most axes an input may have: TensorFlow's limit on a tensor's rank
 # (`TensorShape::MaxDimensions()`). Keras sets none of its own; beyond it a
 # tampered shape crashes XLA on JAX, or makes per-axis work quadratic.
@@ -119,3 +122,86 @@ def _malformed_shape(input_shape: Any) -> ValueError:
         "Argument `input_shape` must be a tuple of non-negative ints or None. "
         f"Received: input_shape={input_shape!r}"
     )
+
+
+def check_real_dtype(name: str, dtype: Any) -> str:
+    """`dtype` standardized; a complex one raises a `TypeError` naming it.
+
+    A rectifier compares with 0, which complex numbers do not support; casting
+    them to a real dtype would silently drop the imaginary part.
+    """
+    dtype = keras.backend.standardize_dtype(dtype)
+    if dtype.startswith("complex"):
+        raise TypeError(
+            f"Argument `{name}` must have a real dtype: a leaky rectifier is not defined "
+            "on complex numbers, and casting would drop the imaginary part. Apply it to "
+            "the real and imaginary parts separately (`keras.ops.real`, `keras.ops.imag`)."
+            f" Received: {name} of dtype {dtype}"
+        )
+    return dtype
+
+
+def check_rank(x: Any) -> None:
+    """Raises a `ValueError` if tensor `x` has more than `MAX_RANK` axes."""
+    shape = x.shape  # A TensorFlow shape's rank is None where it is unknown.
+    rank = shape.rank if hasattr(shape, "rank") else len(shape)
+    if rank is not None and rank > MAX_RANK:
+        raise ValueError(
+            f"Argument `x` may have at most {MAX_RANK} axes (TensorFlow's limit on a "
+            f"tensor's rank). Received: x of rank {rank}"
+        )
+
+
+def check_alpha(alpha: Any) -> tuple:
+    """Checks that PReLU's `alpha` is real numbers, and returns its shape."""
+    if alpha is None or isinstance(alpha, (bool, str, bytes)):
+        raise _not_real_numbers(alpha)
+    if hasattr(alpha, "dtype") and hasattr(alpha, "shape"):
+        check_real_dtype("alpha", alpha.dtype)
+        return tuple(alpha.shape)
+    try:
+        values = np.asarray(alpha)
+        if values.dtype.kind == "O":  # Python ints beyond int64, or not numbers.
+            values = values.astype("float64")
+    except OverflowError as error:
+        raise ValueError(
+            "Argument `alpha` must hold finite numbers within a float's range. "
+            f"Received: alpha={alpha!r}"
+        ) from error
+    except (TypeError, ValueError) as error:
+        raise _not_real_numbers(alpha) from error
+    check_real_dtype("alpha", values.dtype)
+    if values.dtype.kind not in "iuf":
+        raise _not_real_numbers(alpha)
+    return values.shape
+
+
+def _not_real_numbers(alpha: Any) -> TypeError:
+    # Built only when raising: the repr of a tensor alpha is costly, and fails
+    # inside `torch.export`'s tracing.
+    return TypeError(
+        "Argument `alpha` must be a real number or a tensor of real numbers broadcastable "
+        f"to `x`. Received: alpha={alpha!r}"
+    )
+
+
+def broadcast_shape(x_shape: tuple, alpha_shape: tuple) -> tuple:
+    """NumPy's broadcast of `x`'s and `alpha`'s shapes, as Keras infers it: None is any size.
+
+    Raises a `ValueError` naming both shapes where they do not broadcast.
+    """
+    rank = max(len(x_shape), len(alpha_shape))
+    x_padded = (1,) * (rank - len(x_shape)) + tuple(x_shape)
+    alpha_padded = (1,) * (rank - len(alpha_shape)) + tuple(alpha_shape)
+    shape = []
+    for x_size, alpha_size in zip(x_padded, alpha_padded, strict=True):
+        if x_size == 1 or (x_size is None and alpha_size != 1):
+            shape.append(alpha_size)
+        elif alpha_size in (1, None, x_size):
+            shape.append(x_size)
+        else:
+            raise ValueError(
+                f"Argument `alpha` of shape {tuple(alpha_shape)} does not broadcast against "
+                f"`x` of shape {tuple(x_shape)}."
+            )
+    return tuple(shape)

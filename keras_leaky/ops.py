@@ -1,9 +1,11 @@
 """Functional forms of the leaky-rectifier family.
 
-These are the single source of the math: every layer's ``call`` is one line
-that calls one of these. They use ``keras.ops``/``keras.random`` only, so they
-run on every Keras backend, and follow PyTorch's numerics exactly, including
-the derivative at ``x = 0`` (``negative_slope * g``, as PyTorch and TensorFlow
+Every layer's ``call`` is one line that calls one of these. Each checks its
+arguments, converts the input to a float tensor, and calls the function of
+the same name in `keras_leaky.backend`, picked once for the Keras backend:
+the portable ``keras.ops`` forms, or a backend's faster form that is tested
+against them. Both follow PyTorch's numerics exactly, including the
+derivative at ``x = 0`` (``negative_slope * g``, as PyTorch and TensorFlow
 give it; ``jax.nn.leaky_relu`` gives ``g`` there), ``-0.0``, NaN and ±inf.
 
 On a symbolic input (a `keras.KerasTensor`, such as a `keras.Input`) each
@@ -19,55 +21,37 @@ import numbers
 from typing import Any
 
 import keras
-import numpy as np
 from keras import ops
 
-from keras_leaky import _noise
-from keras_leaky._validation import MAX_RANK, check_bounds, check_number, check_seed
+from keras_leaky import backend
+from keras_leaky._validation import (
+    broadcast_shape,
+    check_alpha,
+    check_bounds,
+    check_number,
+    check_rank,
+    check_real_dtype,
+    check_seed,
+)
 from keras_leaky.registration import register
+
+__all__ = ["leaky_relu", "prelu", "rrelu"]
 
 DEFAULT_NEGATIVE_SLOPE = 0.2
 DEFAULT_RRELU_LOWER = 1.0 / 8.0
 DEFAULT_RRELU_UPPER = 1.0 / 3.0
 
 
-def _real_dtype(name: str, dtype: Any) -> str:
-    """`dtype` standardized; a complex one raises a `TypeError` naming it.
-
-    A rectifier compares with 0, which complex numbers do not support; casting
-    them to a real dtype would silently drop the imaginary part.
-    """
-    dtype = keras.backend.standardize_dtype(dtype)
-    if dtype.startswith("complex"):
-        raise TypeError(
-            f"Argument `{name}` must have a real dtype: a leaky rectifier is not defined "
-            "on complex numbers, and casting would drop the imaginary part. Apply it to "
-            "the real and imaginary parts separately (`keras.ops.real`, `keras.ops.imag`)."
-            f" Received: {name} of dtype {dtype}"
-        )
-    return dtype
-
-
 def _output_dtype(x: Any) -> str:
     """The dtype the functions return for `x`: its own if float, else floatx."""
-    dtype = _real_dtype("x", x.dtype)
+    dtype = check_real_dtype("x", x.dtype)
     return dtype if keras.backend.is_float_dtype(dtype) else keras.config.floatx()
-
-
-def _check_rank(x: Any) -> None:
-    shape = x.shape  # A TensorFlow shape's rank is None where it is unknown.
-    rank = shape.rank if hasattr(shape, "rank") else len(shape)
-    if rank is not None and rank > MAX_RANK:
-        raise ValueError(
-            f"Argument `x` may have at most {MAX_RANK} axes (TensorFlow's limit on a "
-            f"tensor's rank). Received: x of rank {rank}"
-        )
 
 
 def _as_float_tensor(x: Any) -> Any:
     """Converts `x` to a tensor; integer and bool inputs are cast to floatx."""
     x = ops.convert_to_tensor(x)
-    _check_rank(x)
+    check_rank(x)
     dtype = _output_dtype(x)
     if dtype != keras.backend.standardize_dtype(x.dtype):
         x = ops.cast(x, dtype)
@@ -76,13 +60,13 @@ def _as_float_tensor(x: Any) -> Any:
 
 def _output_spec(x: keras.KerasTensor, shape: tuple | None = None) -> keras.KerasTensor:
     """What a function returns for symbolic `x`: `x`'s shape (or `shape`), a float dtype."""
-    _check_rank(x)
+    check_rank(x)
     shape = tuple(x.shape) if shape is None else shape
     return keras.KerasTensor(shape, dtype=_output_dtype(x))
 
 
 def _like(value: Any, x: Any) -> Any:
-    """`value` as a tensor of `x`'s dtype.
+    """`value` (PReLU's alpha) as a tensor of `x`'s dtype.
 
     Python numbers and lists are converted straight to that dtype: casting
     them would first make a float32 tensor, rounding a float64 slope.
@@ -90,36 +74,6 @@ def _like(value: Any, x: Any) -> Any:
     if isinstance(value, (numbers.Real, list, tuple)):
         return ops.convert_to_tensor(value, dtype=x.dtype)
     return ops.cast(value, x.dtype)
-
-
-def _fast_paths() -> Any:
-    """The backend's fast-path module: `keras_leaky._tensorflow`, `_torch` or `_jax`.
-
-    Each (see their docstrings for why) offers `leaky_relu(x, slope)`,
-    `prelu(x, alpha)` and `rrelu_training(x, key, lower, upper)`, which
-    return None where they do not apply; the portable forms below are the
-    reference they are tested against. Other backends use the portable forms.
-    """
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        from keras_leaky import _tensorflow
-
-        return _tensorflow
-    if backend == "torch":
-        from keras_leaky import _torch
-
-        return _torch
-    if backend == "jax":
-        from keras_leaky import _jax
-
-        return _jax
-    return None
-
-
-def _leaky(x: Any, slope: Any) -> Any:
-    # PyTorch's kernel: x > 0 ? x : x * slope. NaN fails `x > 0`, so it takes
-    # the slope branch and stays NaN; the gradient there is slope * g.
-    return ops.where(x > 0, x, ops.multiply(x, slope))
 
 
 def leaky_relu(x: Any, negative_slope: float = DEFAULT_NEGATIVE_SLOPE) -> Any:
@@ -156,15 +110,7 @@ def leaky_relu(x: Any, negative_slope: float = DEFAULT_NEGATIVE_SLOPE) -> Any:
 
 
 def _run_leaky_relu(x: Any, negative_slope: float) -> Any:
-    x = _as_float_tensor(x)
-    fast = _fast_paths()
-    y = None if fast is None else fast.leaky_relu(x, negative_slope)
-    return _leaky_relu(x, negative_slope) if y is None else y
-
-
-def _leaky_relu(x: Any, negative_slope: float) -> Any:
-    """The portable LeakyReLU: the reference the fast paths are tested against."""
-    return _leaky(x, _like(negative_slope, x))
+    return backend.leaky_relu(_as_float_tensor(x), negative_slope)
 
 
 @register
@@ -221,7 +167,7 @@ def prelu(x: Any, alpha: Any) -> Any:
         (`x`'s own for an `alpha` that broadcasts into it); a
         `keras.KerasTensor` if `x` or `alpha` is symbolic.
     """
-    _alpha_shape(alpha)
+    check_alpha(alpha)
     if isinstance(x, keras.KerasTensor) or isinstance(alpha, keras.KerasTensor):
         if not isinstance(x, keras.KerasTensor):
             x = ops.convert_to_tensor(x)
@@ -229,73 +175,9 @@ def prelu(x: Any, alpha: Any) -> Any:
     return _run_prelu(x, alpha)
 
 
-def _alpha_shape(alpha: Any) -> tuple:
-    """Checks that `alpha` is real numbers, and returns its shape."""
-    if alpha is None or isinstance(alpha, (bool, str, bytes)):
-        raise _not_real_numbers(alpha)
-    if hasattr(alpha, "dtype") and hasattr(alpha, "shape"):
-        _real_dtype("alpha", alpha.dtype)
-        return tuple(alpha.shape)
-    try:
-        values = np.asarray(alpha)
-        if values.dtype.kind == "O":  # Python ints beyond int64, or not numbers.
-            values = values.astype("float64")
-    except OverflowError as error:
-        raise ValueError(
-            "Argument `alpha` must hold finite numbers within a float's range. "
-            f"Received: alpha={alpha!r}"
-        ) from error
-    except (TypeError, ValueError) as error:
-        raise _not_real_numbers(alpha) from error
-    _real_dtype("alpha", values.dtype)
-    if values.dtype.kind not in "iuf":
-        raise _not_real_numbers(alpha)
-    return values.shape
-
-
-def _not_real_numbers(alpha: Any) -> TypeError:
-    # Built only when raising: the repr of a tensor alpha is costly, and fails
-    # inside `torch.export`'s tracing.
-    return TypeError(
-        "Argument `alpha` must be a real number or a tensor of real numbers broadcastable "
-        f"to `x`. Received: alpha={alpha!r}"
-    )
-
-
-def _broadcast_shape(x_shape: tuple, alpha_shape: tuple) -> tuple:
-    """NumPy's broadcast of two shapes, as Keras infers it: None is any size."""
-    rank = max(len(x_shape), len(alpha_shape))
-    x_padded = (1,) * (rank - len(x_shape)) + tuple(x_shape)
-    alpha_padded = (1,) * (rank - len(alpha_shape)) + tuple(alpha_shape)
-    shape = []
-    for x_size, alpha_size in zip(x_padded, alpha_padded, strict=True):
-        if x_size == 1 or (x_size is None and alpha_size != 1):
-            shape.append(alpha_size)
-        elif alpha_size in (1, None, x_size):
-            shape.append(x_size)
-        else:
-            raise ValueError(
-                f"Argument `alpha` of shape {tuple(alpha_shape)} does not broadcast against "
-                f"`x` of shape {tuple(x_shape)}."
-            )
-    return tuple(shape)
-
-
 def _run_prelu(x: Any, alpha: Any) -> Any:
     x = _as_float_tensor(x)
-    alpha = _like(alpha, x)
-    fast = _fast_paths()
-    y = None if fast is None else fast.prelu(x, alpha)
-    return _prelu(x, alpha) if y is None else y
-
-
-def _prelu(x: Any, alpha: Any) -> Any:
-    """The portable PReLU: the reference the fast paths are tested against."""
-    positive = x > 0
-    # `alpha * where(positive, 0, x)` rather than `alpha * x`: where x = +inf
-    # the unselected branch would otherwise give d/dalpha = 0 * inf = NaN.
-    negative_part = ops.where(positive, ops.zeros_like(x), x)
-    return ops.where(positive, x, ops.multiply(alpha, negative_part))
+    return backend.prelu(x, _like(alpha, x))
 
 
 @register
@@ -313,7 +195,7 @@ class Prelu(keras.Operation):
         return _run_prelu(x, alpha)
 
     def compute_output_spec(self, x: Any, alpha: Any) -> keras.KerasTensor:
-        return _output_spec(x, _broadcast_shape(x.shape, _alpha_shape(alpha)))
+        return _output_spec(x, broadcast_shape(x.shape, check_alpha(alpha)))
 
 
 def rrelu(
@@ -335,7 +217,7 @@ def rrelu(
 
     In training, each call draws a key from `seed` with `keras.random` and
     each element's slope is a hash of the key and the element's index
-    (`keras_leaky._noise`): the same slopes on every backend for the same
+    (`keras_leaky.backend.noise`): the same slopes on every backend for the same
     key (to the last bit, or one unit in it where XLA compiles the hash),
     and no random tensor to keep for the backward pass.
 
@@ -399,18 +281,7 @@ def _run_rrelu(
     x: Any, lower: float, upper: float, seed: int | keras.random.SeedGenerator | None
 ) -> Any:
     x = _as_float_tensor(x)
-    key = _noise.draw_key(seed)
-    fast = _fast_paths()
-    y = None if fast is None else fast.rrelu_training(x, key, lower, upper)
-    return _rrelu(x, key, lower, upper) if y is None else y
-
-
-def _rrelu(x: Any, key: Any, lower: float, upper: float) -> Any:
-    """RReLU in training with the slopes `key` gives (`keras_leaky._noise`).
-
-    The portable form, and the reference the fast paths are tested against.
-    """
-    return _leaky(x, _noise.uniform_like(x, key, lower, upper))
+    return backend.rrelu_training(x, backend.draw_key(seed), lower, upper)
 
 
 @register

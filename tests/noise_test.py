@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from keras_leaky import _noise
+from keras_leaky.backend import noise
 from tests.backend_utils import to_numpy
 
 
@@ -40,7 +40,7 @@ def reference_slopes(shape, key, lower, upper, dtype=np.float32):
 )
 def test_slopes_are_the_specified_hash(key, dtype):
     x = np.zeros((3, 50, 7), dtype)
-    slopes = _noise.uniform_like(keras.ops.convert_to_tensor(x), np.int32(key), 0.125, 1 / 3)
+    slopes = noise.uniform_like(keras.ops.convert_to_tensor(x), np.int32(key), 0.125, 1 / 3)
     expected = reference_slopes(x.shape, key, 0.125, 1 / 3, np.dtype(dtype).type)
     np.testing.assert_array_equal(to_numpy(slopes), expected)  # Op by op: the same bits.
 
@@ -62,7 +62,7 @@ def test_slopes_under_xla_are_within_one_ulp(bounds):
     """XLA rewrites the last multiply and add: some slopes move by one ulp, no more."""
     key = (1, 2)
     x = np.zeros((200_000,), np.float32)
-    slopes = compile_with_xla(lambda x, key: _noise.uniform_like(x, key, *bounds))(
+    slopes = compile_with_xla(lambda x, key: noise.uniform_like(x, key, *bounds))(
         keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(np.int32(key))
     )
     expected = reference_slopes(x.shape, key, *bounds)
@@ -72,8 +72,8 @@ def test_slopes_under_xla_are_within_one_ulp(bounds):
 def test_slopes_are_uniform_and_independent():
     n = 100_000
     x = keras.ops.zeros((n,))
-    first = to_numpy(_noise.uniform_like(x, np.int32([5, 6]), 0.0, 1.0)).astype(np.float64)
-    second = to_numpy(_noise.uniform_like(x, np.int32([5, 7]), 0.0, 1.0)).astype(np.float64)
+    first = to_numpy(noise.uniform_like(x, np.int32([5, 6]), 0.0, 1.0)).astype(np.float64)
+    second = to_numpy(noise.uniform_like(x, np.int32([5, 7]), 0.0, 1.0)).astype(np.float64)
     for slopes in (first, second):
         assert scipy.stats.kstest(slopes, "uniform").pvalue > 0.01
     # Correlation between neighbours, and between keys differing in one bit:
@@ -85,7 +85,7 @@ def test_slopes_are_uniform_and_independent():
 
 def test_keys_differ_per_draw_of_a_seed_generator_and_repeat_per_int_seed():
     generator = keras.random.SeedGenerator(3)
-    keys = [tuple(to_numpy(_noise.draw_key(generator))) for _ in range(3)]
+    keys = [tuple(to_numpy(noise.draw_key(generator))) for _ in range(3)]
     assert len(set(keys)) == 3
-    assert all(0 <= k < _noise.MAX_SEED for key in keys for k in key)
-    np.testing.assert_array_equal(to_numpy(_noise.draw_key(9)), to_numpy(_noise.draw_key(9)))
+    assert all(0 <= k < noise.MAX_SEED for key in keys for k in key)
+    np.testing.assert_array_equal(to_numpy(noise.draw_key(9)), to_numpy(noise.draw_key(9)))

@@ -1,10 +1,10 @@
-"""PyTorch fast paths for `keras_leaky.ops`.
+"""The PyTorch backend of `keras_leaky.ops`.
 
 On the torch backend the portable `where(x > 0, x, slope * x)` runs as
 several kernels (a comparison, a product, a select), each a full pass over
 memory; PyTorch's own `F.leaky_relu` and `F.prelu` are one kernel each, with
 the same numerics (PyTorch is the reference the portable forms are tested
-against). RReLU's hashed slopes (`keras_leaky._noise`) are about thirty
+against). RReLU's hashed slopes (`noise.uniform_like`) are about thirty
 integer operations per element: as whole-tensor eager ops each is a pass over
 memory, so `rrelu_training` runs them in place on cache-sized chunks, and
 its backward pass computes them again instead of keeping them. All three
@@ -13,7 +13,14 @@ no tensor the next layer does not keep anyway. The portable forms stay the
 reference the tests compare them with, outputs and gradients, at 0, NaN,
 +-inf, in every float dtype. Every backward pass is itself differentiable
 (`create_graph=True`, as gradient penalties need), its second derivatives
-checked against finite differences.
+checked against finite differences. Where these do not apply (shapes of
+`alpha` that `F.prelu` does not take, a slope beyond the dtype's range,
+RReLU under `torch.compile`) the portable forms run.
+
+Private PyTorch APIs relied on (checked with PyTorch 2.13; the tests fail if
+one moves):
+- `torch.ops.aten._prelu_kernel_backward`: `F.prelu`'s backward kernel.
+- `torch.ops.aten.leaky_relu_backward`: `F.leaky_relu`'s backward kernel.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from keras_leaky import _noise
+from keras_leaky.backend import noise, portable
 
 # Elements hashed at a time on the CPU: a chunk's int32 and float32 buffers
 # (1 MiB each) stay in cache through the thirty operations. Other devices
@@ -32,18 +39,18 @@ from keras_leaky import _noise
 CPU_CHUNK = 1 << 18
 
 
-def leaky_relu(x: torch.Tensor, negative_slope: float) -> torch.Tensor | None:
+def leaky_relu(x: torch.Tensor, negative_slope: float) -> torch.Tensor:
     """`F.leaky_relu` with a gradient computed from its output.
 
     PyTorch's own gradient keeps the input; the output says the same
     (`y > 0` exactly where `x > 0` for a slope >= 0) and is what the next
-    layer keeps anyway. None for a slope beyond `x`'s dtype's range: that
-    slope is inf in the reference (so `0 * slope` is NaN), while
+    layer keeps anyway. The portable form for a slope beyond `x`'s dtype's
+    range: that slope is inf there (so `0 * slope` is NaN), while
     `F.leaky_relu` raises for it in float32 and multiplies in float32 for
-    float16: the portable form keeps the reference's answer.
+    float16.
     """
     if negative_slope > torch.finfo(x.dtype).max:
-        return None
+        return portable.leaky_relu(x, negative_slope)
     return _LeakyReLU.apply(x, negative_slope)
 
 
@@ -63,22 +70,22 @@ class _LeakyReLU(torch.autograd.Function):
         return grad, None
 
 
-def prelu(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor | None:
-    """`F.prelu` where `alpha` is one of its shapes, else None.
+def prelu(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """`F.prelu` where `alpha` is one of its shapes, else the portable form.
 
     `F.prelu` takes a scalar or one alpha per channel on axis 1; keras_leaky's
     channel-wise alpha is on the last axis, reached with a (free) `permute`
     view. Its axes are spelled out, not `movedim(-1, 1)`: TorchScript's ONNX
     exporter writes that as a `Transpose` with `perm` `[0, -1, 1, 2]`, which
-    onnxruntime refuses to load. Other alpha shapes (per element, ...) return
-    None: use the portable form. On the CPU, in float32 and float64, while
+    onnxruntime refuses to load. Other alpha shapes (per element, ...) take
+    the portable form. On the CPU, in float32 and float64, while
     every alpha is in (0, 1], the gradient is computed from the output
     instead of the input (`_PReLU`).
     """
     if alpha.numel() == 1 and alpha.ndim <= x.ndim:
         return _prelu(x, alpha.reshape(1))
     if x.ndim < 2 or alpha.ndim == 0:
-        return None
+        return portable.prelu(x, alpha)
     channels = alpha.shape[0]
     if alpha.ndim == 1 and x.shape[-1] == channels:  # channels_last: (C,)
         last = x.ndim - 1
@@ -86,7 +93,7 @@ def prelu(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor | None:
         return y.permute(0, *range(2, x.ndim), 1)
     if x.shape[1] == channels and alpha.shape == (channels,) + (1,) * (x.ndim - 2):
         return _prelu(x, alpha.reshape(channels))  # channels_first: (C, 1, ..., 1)
-    return None
+    return portable.prelu(x, alpha)
 
 
 def _prelu(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
@@ -134,15 +141,13 @@ class _PReLU(torch.autograd.Function):
         return grad_x, grad_w.sum(axes).reshape(weight.shape) / weight
 
 
-def rrelu_training(
-    x: torch.Tensor, key: torch.Tensor, lower: float, upper: float
-) -> torch.Tensor | None:
+def rrelu_training(x: torch.Tensor, key: torch.Tensor, lower: float, upper: float) -> torch.Tensor:
     """RReLU in training with the slopes `key` gives, keeping only its output.
 
-    None under `torch.compile`, which fuses the portable form into one kernel.
+    The portable form under `torch.compile`, which fuses it into one kernel.
     """
     if torch.compiler.is_compiling():
-        return None
+        return portable.rrelu_training(x, key, lower, upper)
     return _RReLU.apply(x, key, lower, upper)
 
 
@@ -186,7 +191,7 @@ class _RReLU(torch.autograd.Function):
 def _slope_chunks(
     flat: torch.Tensor, key: torch.Tensor, lower: float, upper: float
 ) -> Iterator[tuple[slice, torch.Tensor]]:
-    """`(part, slopes)` over `flat`: `_noise.uniform_like`'s slopes for `flat[part]`.
+    """`(part, slopes)` over `flat`: `noise.uniform_like`'s slopes for `flat[part]`.
 
     The same integer and float operations as `uniform_like`, in place in
     buffers of one chunk; `slopes` is a buffer of `flat`'s dtype that the
@@ -196,7 +201,7 @@ def _slope_chunks(
     size = max(1, min(n, CPU_CHUNK if flat.device.type == "cpu" else n))
     device = flat.device
     compute = torch.float64 if flat.dtype == torch.float64 else torch.float32
-    weyl = torch.arange(size, dtype=torch.int32, device=device).mul_(_noise.GOLDEN)
+    weyl = torch.arange(size, dtype=torch.int32, device=device).mul_(noise.GOLDEN)
     h, scratch = torch.empty_like(weyl), torch.empty_like(weyl)
     unit = torch.empty(size, dtype=compute, device=device)
     width, low = (torch.tensor(v, dtype=compute, device=device) for v in (upper - lower, lower))
@@ -205,7 +210,7 @@ def _slope_chunks(
         part = slice(start, min(start + size, n))
         m = part.stop - start
         # (start + i) * GOLDEN + key0, wrapping around as int32 does.
-        offset = (start * _noise.GOLDEN + 2**31) % 2**32 - 2**31
+        offset = (start * noise.GOLDEN + 2**31) % 2**32 - 2**31
         torch.add(weyl[:m], offset, out=h[:m]).add_(key0)
         _fmix32_(h[:m], scratch[:m])
         _fmix32_(h[:m].bitwise_xor_(key1), scratch[:m])
@@ -220,7 +225,7 @@ def _shift_right(h: torch.Tensor, bits: int, out: torch.Tensor) -> torch.Tensor:
 
 
 def _fmix32_(h: torch.Tensor, scratch: torch.Tensor) -> None:
-    """MurmurHash3's finaliser, in place (`_noise._fmix32`)."""
-    h.bitwise_xor_(_shift_right(h, 16, out=scratch)).mul_(_noise.MURMUR_1)
-    h.bitwise_xor_(_shift_right(h, 13, out=scratch)).mul_(_noise.MURMUR_2)
+    """MurmurHash3's finaliser, in place (`noise._fmix32`)."""
+    h.bitwise_xor_(_shift_right(h, 16, out=scratch)).mul_(noise.MURMUR_1)
+    h.bitwise_xor_(_shift_right(h, 13, out=scratch)).mul_(noise.MURMUR_2)
     h.bitwise_xor_(_shift_right(h, 16, out=scratch))

@@ -1,9 +1,9 @@
-"""TensorFlow fast paths for `keras_leaky.ops`, and why they exist.
+"""The TensorFlow backend of `keras_leaky.ops`, and why it is not the portable forms.
 
-The portable `keras.ops` forms in `keras_leaky.ops` are the reference; on the
-TensorFlow backend the ops go through these instead, which give the same
-outputs and gradients (the tests compare them, in every float dtype) and
-differ in three ways that users see:
+The portable `keras.ops` forms (`keras_leaky.backend.portable`) are the
+reference; on the TensorFlow backend the ops run these instead, which give
+the same outputs and gradients (the tests compare them, in every float
+dtype) and differ in three ways that users see:
 
 - **Speed.** Each `keras.ops` call is one pass over memory, run eagerly or
   in a graph (TensorFlow fuses nothing on CPU unless asked to). PReLU and
@@ -25,10 +25,14 @@ The derivatives are PyTorch's (the slope at `x = 0`, where the `relu`
 pattern's own gradient would be 0). Under `tf.distribute`, RReLU's noise
 differs per replica (`_per_replica`).
 
-Private TensorFlow APIs relied on (checked with TensorFlow 2.18 to 2.21):
-`tensorflow.python.eager.record.could_possibly_record` (whether a tape
-records), `tf.raw_ops.LeakyReluGrad` (public, but an op rather than an API),
-and a `tf.function`'s `_omit_frequent_tracing_warning` flag (`_compiled`).
+Where these do not apply (LeakyReLU in float64, an `alpha` whose shape is
+not static) the portable forms run.
+
+Private TensorFlow APIs relied on (checked with TensorFlow 2.18 to 2.21; the
+tests fail if one moves):
+- `tensorflow.python.eager.record.could_possibly_record`: whether a tape records.
+- `tf.raw_ops.LeakyReluGrad`: public, but an op rather than an API.
+- `tf.function`'s `_omit_frequent_tracing_warning` flag (`_compiled`).
 """
 
 from __future__ import annotations
@@ -37,18 +41,18 @@ from typing import Any
 
 import tensorflow as tf
 
-from keras_leaky import _noise
-from keras_leaky import ops as leaky_ops
+from keras_leaky._validation import MAX_SEED
+from keras_leaky.backend import noise, portable
 
 
-def leaky_relu(x: tf.Tensor, negative_slope: float) -> tf.Tensor | None:
+def leaky_relu(x: tf.Tensor, negative_slope: float) -> tf.Tensor:
     """`tf.nn.leaky_relu` with a gradient computed from the output.
 
-    None in float64: `LeakyRelu` takes the slope as a float32 attribute,
-    which would round it; the portable form keeps it exact.
+    The portable form in float64: `LeakyRelu` takes the slope as a float32
+    attribute, which would round it.
     """
     if x.dtype == tf.float64:
-        return None
+        return portable.leaky_relu(x, negative_slope)
 
     @tf.custom_gradient
     def forward(x: tf.Tensor) -> tuple[tf.Tensor, Any]:
@@ -163,17 +167,17 @@ def _broadcasts_into(alpha: tf.Tensor, x: tf.Tensor) -> bool:
     return all(a == 1 or a == b for a, b in zip(alpha.shape, trailing, strict=True))
 
 
-def prelu(x: tf.Tensor, alpha: tf.Tensor) -> tf.Tensor | None:
+def prelu(x: tf.Tensor, alpha: tf.Tensor) -> tf.Tensor:
     """PReLU as one XLA kernel each way, in the pattern TFLite maps to `PRELU`.
 
-    `alpha` has `x`'s dtype. None where `alpha` does not broadcast into `x`
-    with a static shape (the portable form handles that). While every alpha
+    `alpha` has `x`'s dtype. The portable form where `alpha` does not
+    broadcast into `x` with a static shape. While every alpha
     is in (0, 1] the backward pass keeps the output, which the next layer
     keeps anyway, instead of the input.
     """
     alpha = _alpha_for_tflite(alpha, x.shape.rank or 0)
     if not _broadcasts_into(alpha, x):
-        return None
+        return portable.prelu(x, alpha)
     # The axes `alpha` broadcasts along (it is right-aligned with x).
     offset = x.shape.rank - alpha.shape.rank
     axes = tuple(range(offset)) + tuple(offset + i for i, n in enumerate(alpha.shape) if n == 1)
@@ -217,13 +221,13 @@ def _per_replica(key: tf.Tensor) -> tf.Tensor:
     if context is not None and context.num_replicas_in_sync > 1:
         replica = context.replica_id_in_sync_group
         key = tf.random.experimental.stateless_fold_in(tf.cast(key, tf.int64), replica)
-        key = tf.cast(tf.math.floormod(key, _noise.MAX_SEED), tf.int32)
+        key = tf.cast(tf.math.floormod(key, MAX_SEED), tf.int32)
     return key
 
 
 @_compiled
 def _rrelu_forward(x: tf.Tensor, key: tf.Tensor, lower: float, upper: float) -> tf.Tensor:
-    return leaky_ops._rrelu(x, key, lower, upper)
+    return portable.rrelu_training(x, key, lower, upper)
 
 
 @_compiled
@@ -231,14 +235,14 @@ def _rrelu_backward(
     upstream: tf.Tensor, y: tf.Tensor, key: tf.Tensor, lower: float, upper: float
 ) -> tf.Tensor:
     # Slopes are >= 0, so y > 0 exactly where x > 0.
-    slopes = _noise.uniform_like(y, key, lower, upper)
+    slopes = noise.uniform_like(y, key, lower, upper)
     return tf.where(y > 0, upstream, upstream * slopes)
 
 
 def rrelu_training(x: tf.Tensor, key: tf.Tensor, lower: float, upper: float) -> tf.Tensor:
     """RReLU in training as one XLA kernel each way, keeping only its output.
 
-    The slopes (`keras_leaky._noise`) are computed inside the kernel from
+    The slopes (`noise.uniform_like`) are computed inside the kernel from
     `key`, in the forward pass and again in the backward pass: no tensor of
     slopes or random bits is ever in memory, and the backward pass needs only
     the output, which the next layer keeps anyway.

@@ -1,4 +1,4 @@
-"""JAX fast paths for `keras_leaky.ops`: the portable forms, compiled.
+"""The JAX backend of `keras_leaky.ops`: the portable forms, compiled.
 
 Under `jax.jit` (as in `model.fit`) XLA fuses the portable `keras.ops`
 forms into one loop anyway. Called eagerly, JAX would run them op by op,
@@ -10,6 +10,8 @@ forms convert them. JAX's own `jax.nn.leaky_relu` is jitted the same way.
 
 The gradients are JAX's own, except PReLU's in float16 and bfloat16, whose
 alpha gradient is summed in float32 (`_prelu_half`).
+
+Private JAX APIs relied on: none.
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from keras_leaky import ops as leaky_ops
+from keras_leaky.backend import portable
 
 
 @functools.partial(jax.jit, static_argnums=1)
 def leaky_relu(x: jax.Array, negative_slope: float) -> jax.Array:
     """The portable LeakyReLU as one kernel."""
-    return leaky_ops._leaky_relu(x, negative_slope)
+    return portable.leaky_relu(x, negative_slope)
 
 
 @jax.jit
@@ -34,7 +36,7 @@ def prelu(x: jax.Array, alpha: jax.Array) -> jax.Array:
     gradient is summed in float32 (`_prelu_half`)."""
     if x.dtype in (jnp.float16, jnp.bfloat16):
         return _prelu_half(x, alpha)
-    return leaky_ops._prelu(x, alpha)
+    return portable.prelu(x, alpha)
 
 
 @jax.custom_vjp
@@ -52,11 +54,11 @@ def _prelu_half(x: jax.Array, alpha: jax.Array) -> jax.Array:
     kept for the backward pass. Written with differentiable `jnp` ops, so
     gradients of gradients (`jax.grad` of `jax.grad`, `jax.hessian`) work.
     """
-    return leaky_ops._prelu(x, alpha)
+    return portable.prelu(x, alpha)
 
 
 def _prelu_half_forward(x: jax.Array, alpha: jax.Array) -> tuple[jax.Array, tuple]:
-    return leaky_ops._prelu(x, alpha), (x, alpha)
+    return portable.prelu(x, alpha), (x, alpha)
 
 
 def _prelu_half_backward(residuals: tuple, upstream: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -89,4 +91,4 @@ def _sum_to(gradient: jax.Array, operand: jax.Array) -> jax.Array:
 @functools.partial(jax.jit, static_argnums=(2, 3))
 def rrelu_training(x: jax.Array, key: jax.Array, lower: float, upper: float) -> jax.Array:
     """The portable RReLU in training, hashed slopes included, as one kernel."""
-    return leaky_ops._rrelu(x, key, lower, upper)
+    return portable.rrelu_training(x, key, lower, upper)
