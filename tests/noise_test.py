@@ -1,4 +1,4 @@
-"""RReLU's noise (`keras_leaky._noise`): the specified hash, on every backend.
+"""RReLU's noise (`keras_leaky.backend.noise`): the specified hash, on every backend.
 
 A NumPy transcription of the formula in the module docstring, in uint32, is
 the reference: every backend must compute exactly its slopes from a key, so
