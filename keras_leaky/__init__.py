@@ -3,6 +3,7 @@
 # `_quiet` first: run as `python -m keras_leaky`, it quiets TensorFlow before Keras imports it.
 from keras_leaky import _quiet, activations, callbacks, initializers, ops  # noqa: F401
 from keras_leaky.layers import LeakyReLU, PReLU, RReLU
+from keras_leaky.replace import replace_activations
 
 __version__ = "0.1.0"
 
@@ -16,5 +17,6 @@ __all__ = [
     "callbacks",
     "initializers",
     "ops",
+    "replace_activations",
     "__version__",
 ]

@@ -76,6 +76,11 @@ def _keras_names() -> list[str]:
     return sorted(importlib.import_module(_KERAS_MODULE).ALL_OBJECTS_DICT)
 
 
+def keras_activation(name: str) -> Any:
+    """Keras's own activation function called `name` (`"relu"`), or None."""
+    return importlib.import_module(_KERAS_MODULE).ALL_OBJECTS_DICT.get(name)
+
+
 def valid_names() -> list[str]:
     """All names `activation=` accepts after `import keras_leaky`."""
     return _keras_names() + sorted(NAMES) + sorted(ALIASES)

@@ -1,0 +1,283 @@
+"""`replace_activations`: a trained model with its ReLUs swapped for leaky rectifiers.
+
+A copy of a Sequential or functional model (nested models included) in
+which every activation named in `replacements` is replaced, with every
+weight copied. `PReLU` with alpha = 0 is ReLU, so
+`{"relu": lambda: keras_leaky.PReLU(alpha_initializer=0.0)}` gives a model
+that predicts exactly what the original does, whose dead units still get a
+gradient through alpha (`x * g` where `x <= 0`): fine-tuning can revive them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import keras
+
+from keras_leaky import activations
+from keras_leaky.layers import LAYERS
+
+Replacement = str | type | Callable[[], keras.layers.Layer]
+
+_PLAIN_RELU = {"max_value": None, "negative_slope": 0.0, "threshold": 0.0}
+
+
+def replace_activations(
+    model: keras.Model, replacements: Mapping[str | type, Replacement]
+) -> keras.Model:
+    """Returns a copy of `model` with activations replaced and every weight copied.
+
+    What is replaced, for each key of `replacements`:
+    - a Keras activation name (`"relu"`, `"leaky_relu"`, ...): the
+      `activation=` of any layer that has one (Dense, Conv*, EinsumDense,
+      SeparableConv...) and `keras.layers.Activation` layers using it; for
+      `"relu"`, also `keras.layers.ReLU()` layers with default arguments;
+    - a layer class (`keras.layers.ReLU`, `keras.layers.LeakyReLU`,
+      `keras.layers.PReLU`, ...): standalone layers of exactly that class,
+      and layer instances of it given as `activation=`.
+
+    A `ReLU(max_value=6)`, `ReLU(threshold=...)` or `ReLU(negative_slope=...)`
+    is not plain ReLU: it is left as it is, and a `UserWarning` lists every
+    layer left so.
+
+    The new activation inside a layer (`Dense(..., activation="prelu")`) is
+    built with that layer, from its output shape, data format and dtype
+    policy, as the names are. A standalone layer (`Activation`, `ReLU`) is
+    replaced by a standalone one of the same name and dtype policy. Every
+    weight of the model is copied; new activations (PReLU's alpha) start at
+    their initializers, and a replaced layer's own weights (a Keras PReLU's
+    alpha) are not carried over. The original model is not changed.
+
+    Example:
+    >>> import keras, keras_leaky, numpy as np
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="relu")])
+    >>> revived = keras_leaky.replace_activations(
+    ...     model, {"relu": lambda: keras_leaky.PReLU(alpha_initializer=0.0)})
+    >>> type(revived.layers[0].activation).__name__
+    'PReLU'
+    >>> x = np.random.default_rng(0).standard_normal((2, 4))
+    >>> bool(np.array_equal(model.predict(x, verbose=0), revived.predict(x, verbose=0)))
+    True
+
+    Args:
+        model: A Sequential or functional `keras.Model`; models nested in it
+            (a backbone inside a classifier) are rebuilt the same way.
+            Subclassed models, whose layers are made by their own Python
+            code, raise a `ValueError`.
+        replacements: A dict from what to replace (a Keras activation name
+            or a layer class) to what replaces it: a keras-leaky name
+            (`"prelu"`, `"rrelu"`, `"LeakyReLU"`) or any other activation
+            name, a keras-leaky layer class, or a function of no arguments
+            that returns a new layer (`lambda: keras_leaky.PReLU(alpha_initializer=0.0)`),
+            called once per replaced activation.
+
+    Returns:
+        A new model of the same kind, built, which saves and reloads like
+        any keras-leaky model.
+    """
+    functions, classes = _check_replacements(replacements)
+    _check_rebuildable(model, "model")
+    pairs: list[tuple[keras.layers.Layer, keras.layers.Layer, bool]] = []
+    left: list[str] = []
+
+    def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
+        new, replaced = _clone_layer(layer, functions, classes, left)
+        pairs.append((layer, new, replaced))
+        return new
+
+    new_model = keras.models.clone_model(model, clone_function=clone, recursive=True)
+    if model.built and not new_model.built:
+        new_model.build(model.input_shape)
+    for old, new, replaced in pairs:
+        _copy_weights(old, new, replaced)
+    if left:
+        warnings.warn(
+            "replace_activations left these layers as they are, because they are not plain "
+            f"ReLU: {', '.join(left)}. Replace them yourself if you mean to.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return new_model
+
+
+def _check_replacements(
+    replacements: Any,
+) -> tuple[dict[Callable, Replacement], dict[type, Replacement]]:
+    """Splits `replacements` into {activation function: value} and {layer class: value}."""
+    if not isinstance(replacements, Mapping) or not replacements:
+        raise TypeError(
+            "Argument `replacements` must be a non-empty dict from what to replace (a Keras "
+            "activation name such as 'relu', or a layer class such as keras.layers.ReLU) "
+            "to what replaces it (a keras-leaky name such as 'prelu', a keras-leaky layer "
+            f"class, or a function returning a new layer). Received: replacements={replacements!r}"
+        )
+    functions: dict[Callable, Replacement] = {}
+    classes: dict[type, Replacement] = {}
+    for key, value in replacements.items():
+        _check_value(key, value)
+        if isinstance(key, type) and issubclass(key, keras.layers.Layer):
+            classes[key] = value
+        elif isinstance(key, str) and activations.keras_activation(key) is not None:
+            functions[activations.keras_activation(key)] = value
+        else:
+            raise ValueError(
+                "Each key of `replacements` must be a Keras activation name (such as 'relu') "
+                f"or a layer class (such as keras.layers.ReLU). Received: key {key!r}"
+            )
+    return functions, classes
+
+
+def _check_value(key: Any, value: Any) -> None:
+    if isinstance(value, str):
+        if activations.keras_activation(value) is None:
+            activations.resolve(value)  # Raises a ValueError that lists the valid names.
+        return
+    if isinstance(value, type):
+        if issubclass(value, LAYERS):
+            return
+    elif callable(value):
+        return
+    raise TypeError(
+        f"The replacement for {key!r} must be an activation name (such as 'prelu'), a "
+        "keras-leaky layer class, or a function of no arguments that returns a new layer. "
+        f"Received: {value!r}"
+    )
+
+
+def _check_rebuildable(model: Any, name: str) -> None:
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"Argument `{name}` must be a keras.Model. Received: {model!r}")
+    if not isinstance(model, (keras.Sequential, keras.Function)):
+        raise ValueError(
+            f"replace_activations rebuilds a model from its graph of layers, but "
+            f"{model.name!r} is a subclassed model ({type(model).__name__}): its layers are "
+            "made by its own Python code, which cannot be rebuilt with other activations. "
+            "Build it as a Sequential or functional model, or call replace_activations on "
+            "its Sequential or functional parts (e.g. a GAN's discriminator), or give its "
+            "constructor the activation (e.g. activation='prelu') and copy the weights "
+            "into a new instance."
+        )
+
+
+def _clone_layer(
+    layer: keras.layers.Layer,
+    functions: dict[Callable, Replacement],
+    classes: dict[type, Replacement],
+    left: list[str],
+) -> tuple[keras.layers.Layer, bool]:
+    """A new layer like `layer`, with its activation replaced; and whether it was."""
+    if isinstance(layer, keras.Model):  # Neither Sequential nor functional: subclassed.
+        _check_rebuildable(layer, "model")
+    value = _standalone_replacement(layer, functions, classes, left)
+    if value is not None:
+        return _standalone(value, layer), True
+    config = layer.get_config()
+    activation = getattr(layer, "activation", None)
+    value = _replacement_for(activation, functions, classes)
+    if value is not None and _is_relu_layer(activation) and not _is_plain_relu(activation):
+        left.append(f"{layer.name} (activation {_describe(activation)})")
+        value = None
+    if value is not None and "activation" in config:
+        config["activation"] = _call(value) if _is_factory(value) else value
+        return type(layer).from_config(config), True
+    return type(layer).from_config(config), False
+
+
+def _standalone_replacement(
+    layer: keras.layers.Layer,
+    functions: dict[Callable, Replacement],
+    classes: dict[type, Replacement],
+    left: list[str],
+) -> Replacement | None:
+    """What replaces `layer` as a whole (an `Activation`, a `ReLU`...), or None."""
+    if isinstance(layer, keras.layers.Activation):
+        return functions.get(layer.activation)
+    value = classes.get(type(layer))
+    if value is None and type(layer) is keras.layers.ReLU:
+        value = functions.get(keras.activations.relu)
+    if value is not None and _is_relu_layer(layer) and not _is_plain_relu(layer):
+        left.append(f"{layer.name} ({_describe(layer)})")
+        return None
+    return value
+
+
+def _replacement_for(
+    activation: Any, functions: dict[Callable, Replacement], classes: dict[type, Replacement]
+) -> Replacement | None:
+    if isinstance(activation, keras.layers.Layer):
+        return classes.get(type(activation))
+    return functions.get(activation) if callable(activation) else None
+
+
+def _is_relu_layer(layer: Any) -> bool:
+    return type(layer) is keras.layers.ReLU
+
+
+def _is_plain_relu(layer: keras.layers.ReLU) -> bool:
+    config = layer.get_config()
+    return all(config.get(name) == value for name, value in _PLAIN_RELU.items())
+
+
+def _describe(layer: keras.layers.Layer) -> str:
+    config = layer.get_config()
+    arguments = ", ".join(
+        f"{name}={config.get(name)}"
+        for name, value in _PLAIN_RELU.items()
+        if config.get(name) != value
+    )
+    return f"{type(layer).__name__}({arguments})"
+
+
+def _is_factory(value: Replacement) -> bool:
+    return not isinstance(value, (str, type))
+
+
+def _call(factory: Callable[[], keras.layers.Layer]) -> keras.layers.Layer:
+    layer = factory()
+    if not isinstance(layer, keras.layers.Layer):
+        raise TypeError(
+            f"A replacement function must return a new keras.layers.Layer. Received: {layer!r}"
+        )
+    return layer
+
+
+def _standalone(value: Replacement, layer: keras.layers.Layer) -> keras.layers.Layer:
+    """A standalone layer from `value`, with `layer`'s name and dtype policy."""
+    if isinstance(value, str) and activations.keras_activation(value) is not None:
+        return keras.layers.Activation(value, name=layer.name, dtype=layer.dtype_policy)
+    if isinstance(value, str):
+        value = activations.resolve(value)
+    if isinstance(value, type):
+        return value(name=layer.name, dtype=layer.dtype_policy)
+    prototype = _call(value)
+    config = prototype.get_config()
+    config["name"] = layer.name
+    config["dtype"] = layer.dtype_policy
+    return type(prototype).from_config(config)
+
+
+def _copy_weights(old: keras.layers.Layer, new: keras.layers.Layer, replaced: bool) -> None:
+    """Copies `old`'s variables into `new`, leaving out the replaced activation's own."""
+    if isinstance(old, keras.Model) or not old.variables:
+        return  # A nested model's layers are copied one by one; nothing else to copy.
+    if replaced and type(old) is not type(new):
+        return  # A standalone activation replaced: the new one starts at its initializers.
+
+    def own(layer: keras.layers.Layer) -> list:
+        activation = getattr(layer, "activation", None) if replaced else None
+        skipped = {id(v) for v in getattr(activation, "variables", [])}
+        return [v for v in layer.variables if id(v) not in skipped]
+
+    sources, targets = own(old), own(new)
+    if len(sources) != len(targets) or any(
+        tuple(s.shape) != tuple(t.shape) for s, t in zip(sources, targets, strict=False)
+    ):
+        raise ValueError(
+            f"replace_activations could not copy the weights of layer {old.name!r}: its copy "
+            "holds other variables. Please report this with the layer's config."
+        )
+    for source, target in zip(sources, targets, strict=True):
+        # A copy: on JAX the two models' steps may donate (free) their buffers.
+        target.assign(keras.ops.copy(source.value))
