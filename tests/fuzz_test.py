@@ -182,7 +182,7 @@ def test_prelu_refuses_or_matches(alpha, shared_axes, data_format, data):
         return
     # A constant alpha that overflows the layer's dtype (say 7e4 in float16) is
     # the only case where TensorFlow's PReLU form differs from the reference;
-    # see tests/fast_path_test.py::test_prelu_non_finite_alpha_is_all_nan.
+    # see tests/backend_test.py::test_tensorflow_prelu_non_finite_alpha_is_all_nan.
     with np.errstate(over="ignore"):
         assume(np.isfinite(np.asarray(float(alpha)).astype(numpy_dtype(layer.dtype))))
     x, exact = backend_input(*data)

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from keras_leaky import ops as leaky_ops
+from keras_leaky._validation import MAX_RANK
 from tests.backend_utils import (
     BAD_NONNEGATIVE_NUMBERS,
     SPECIALS,
@@ -412,16 +413,16 @@ def test_symbolic_rrelu_training_needs_an_int_seed(seed):
 
 
 def test_symbolic_rank_beyond_the_limit_raises():
-    with pytest.raises(ValueError, match=f"at most {leaky_ops.MAX_RANK} axes"):
-        leaky_ops.leaky_relu(keras.Input((1,) * leaky_ops.MAX_RANK))
+    with pytest.raises(ValueError, match=f"at most {MAX_RANK} axes"):
+        leaky_ops.leaky_relu(keras.Input((1,) * MAX_RANK))
 
 
 @pytest.mark.skipif(
     keras.backend.backend() == "tensorflow", reason="TensorFlow has no tensor of rank > 254"
 )
 def test_eager_rank_beyond_the_limit_raises():
-    with pytest.raises(ValueError, match=f"at most {leaky_ops.MAX_RANK} axes"):
-        leaky_ops.prelu(keras.ops.ones((1,) * (leaky_ops.MAX_RANK + 1)), 0.2)
+    with pytest.raises(ValueError, match=f"at most {MAX_RANK} axes"):
+        leaky_ops.prelu(keras.ops.ones((1,) * (MAX_RANK + 1)), 0.2)
 
 
 # --- Complex inputs and numbers beyond a float's range ------------------------
