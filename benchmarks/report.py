@@ -2,6 +2,7 @@
 
     python -m benchmarks.report                   # benchmarks/results/cpu.json
     python -m benchmarks.report /tmp/quick.json
+    python -m benchmarks.report --check README.md   # fails unless README holds the output
 
 One table per backend: each case's figures as ratios to `keras.ReLU`'s in the
 same run (lower is better), then which run each benchmark's figures come from.
@@ -9,8 +10,10 @@ same run (lower is better), then which run each benchmark's figures come from.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from pathlib import Path
 
 from benchmarks.cases import REFERENCE
 from benchmarks.run import RESULTS
@@ -76,6 +79,18 @@ def render(results: dict[str, dict[str, dict]]) -> str:
     return "\n\n".join(blocks)
 
 
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("results", nargs="?", default=RESULTS)
+    parser.add_argument("--check", metavar="MARKDOWN", help="fail unless it holds the output")
+    args = parser.parse_args()
+    with open(args.results) as f:
+        text = render(json.load(f))
+    if not args.check:
+        print(text)
+    elif text not in Path(args.check).read_text():
+        sys.exit(f"{args.check} does not hold `python -m benchmarks.report`'s output verbatim")
+
+
 if __name__ == "__main__":
-    with open(sys.argv[1] if len(sys.argv) > 1 else RESULTS) as f:
-        print(render(json.load(f)))
+    main()
