@@ -41,16 +41,7 @@ ALPHAS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def float64_on_jax():
-    """JAX computes in float32 unless 64-bit types are enabled."""
-    if BACKEND != "jax":
-        yield
-        return
-    import jax
-
-    with jax.enable_x64(True):
-        yield
+pytestmark = pytest.mark.usefixtures("float64_on_jax")  # float64 on every backend
 
 
 def compare(fast_fn, reference_fn, args, dtype, compiled, seed):

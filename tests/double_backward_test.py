@@ -32,16 +32,7 @@ from tests.backend_utils import TOLERANCE, grad, to_numpy
 BACKEND = keras.backend.backend()
 
 
-@pytest.fixture(autouse=True)
-def float64_on_jax():
-    """JAX computes in float32 unless 64-bit types are enabled."""
-    if BACKEND != "jax":
-        yield
-        return
-    import jax
-
-    with jax.enable_x64(True):
-        yield
+pytestmark = pytest.mark.usefixtures("float64_on_jax")  # float64 on every backend
 
 
 def first_derivatives(fn: Callable[..., Any], xs: Sequence[Any], upstream: Any) -> Sequence[Any]:
