@@ -37,10 +37,12 @@ Resolution rules, in order:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import sys
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import keras
@@ -282,6 +284,24 @@ def _bind(host: keras.layers.Layer, activation: keras.layers.Layer, by_name: boo
     host.compute_output_spec = compute_output_spec
 
 
+_recorded = threading.local()
+
+
+@contextlib.contextmanager
+def recording() -> Iterator[list[keras.layers.Layer]]:
+    """Collects, in a list, the keras-leaky activations that layers ask Keras for meanwhile.
+
+    `replace_activations` uses it to tell the activations it put in from the
+    weights it copies. Per thread; nested recordings each see their own.
+    """
+    previous = getattr(_recorded, "layers", None)
+    _recorded.layers = []
+    try:
+        yield _recorded.layers
+    finally:
+        _recorded.layers = previous
+
+
 def _hooked_get(identifier: Any) -> Any:
     activation = get(identifier)
     by_name = isinstance(identifier, str) or isinstance(identifier, type)
@@ -289,6 +309,9 @@ def _hooked_get(identifier: Any) -> Any:
         host = _find_host(activation)
         if host is not None:
             _bind(host, activation, by_name)
+        recorded = getattr(_recorded, "layers", None)
+        if recorded is not None:
+            recorded.append(activation)
     return activation
 
 

@@ -38,6 +38,10 @@ def replace_activations(
       `keras.layers.PReLU`, ...): standalone layers of exactly that class,
       and layer instances of it given as `activation=`.
 
+    A custom layer is rebuilt from its config by its own code: what it
+    builds inside follows its `activation` argument, if it has one (an
+    `activation` attribute and config entry), and is not reached otherwise.
+
     A `ReLU(max_value=6)`, `ReLU(threshold=...)` or `ReLU(negative_slope=...)`
     is not plain ReLU: it is left as it is, and a `UserWarning` lists every
     layer left so.
@@ -87,11 +91,13 @@ def replace_activations(
         pairs.append((layer, new, replaced))
         return new
 
-    new_model = keras.models.clone_model(model, clone_function=clone, recursive=True)
-    if model.built and not new_model.built:
-        new_model.build(model.input_shape)
+    with activations.recording() as put_in:  # The activations layers ask Keras for.
+        new_model = keras.models.clone_model(model, clone_function=clone, recursive=True)
+        if model.built and not new_model.built:
+            new_model.build(model.input_shape)
+    new_variables = {id(v) for layer in put_in for v in layer.variables}
     for old, new, replaced in pairs:
-        _copy_weights(old, new, replaced)
+        _copy_weights(old, new, new_variables if replaced else set())
     if left:
         warnings.warn(
             "replace_activations left these layers as they are, because they are not plain "
@@ -180,7 +186,7 @@ def _clone_layer(
         left.append(f"{layer.name} (activation {_describe(activation)})")
         value = None
     if value is not None and "activation" in config:
-        config["activation"] = _call(value) if _is_factory(value) else value
+        config["activation"] = _in_config(value)
         return type(layer).from_config(config), True
     return type(layer).from_config(config), False
 
@@ -206,6 +212,8 @@ def _standalone_replacement(
 def _replacement_for(
     activation: Any, functions: dict[Callable, Replacement], classes: dict[type, Replacement]
 ) -> Replacement | None:
+    if isinstance(activation, str):  # A custom layer that keeps the name it was given.
+        activation = activations.keras_activation(activation)
     if isinstance(activation, keras.layers.Layer):
         return classes.get(type(activation))
     return functions.get(activation) if callable(activation) else None
@@ -234,6 +242,22 @@ def _is_factory(value: Replacement) -> bool:
     return not isinstance(value, (str, type))
 
 
+def _in_config(value: Replacement) -> str | dict:
+    """`value` as a layer's config holds an activation: a name, or a serialized layer.
+
+    Each layer that asks Keras for it gets a new activation layer of its own,
+    also a custom layer that hands it on to several sublayers, and the
+    config saves and reloads as it is.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, type):
+        return value.__name__  # A keras-leaky layer class: its name resolves to it.
+    serialized = keras.saving.serialize_keras_object(_call(value))
+    serialized["config"].pop("name", None)  # Each one made from it gets a name of its own.
+    return serialized
+
+
 def _call(factory: Callable[[], keras.layers.Layer]) -> keras.layers.Layer:
     layer = factory()
     if not isinstance(layer, keras.layers.Layer):
@@ -258,19 +282,21 @@ def _standalone(value: Replacement, layer: keras.layers.Layer) -> keras.layers.L
     return type(prototype).from_config(config)
 
 
-def _copy_weights(old: keras.layers.Layer, new: keras.layers.Layer, replaced: bool) -> None:
-    """Copies `old`'s variables into `new`, leaving out the replaced activation's own."""
+def _copy_weights(old: keras.layers.Layer, new: keras.layers.Layer, new_variables: set) -> None:
+    """Copies `old`'s variables into `new`, leaving out its new activations' own.
+
+    `new_variables` holds the ids of the variables of the activations put in
+    `new` (none if it was not changed); the activation it replaced, if it was a
+    layer, had its own too, which are not copied either.
+    """
     if isinstance(old, keras.Model) or not old.variables:
         return  # A nested model's layers are copied one by one; nothing else to copy.
-    if replaced and type(old) is not type(new):
+    if type(old) is not type(new):
         return  # A standalone activation replaced: the new one starts at its initializers.
-
-    def own(layer: keras.layers.Layer) -> list:
-        activation = getattr(layer, "activation", None) if replaced else None
-        skipped = {id(v) for v in getattr(activation, "variables", [])}
-        return [v for v in layer.variables if id(v) not in skipped]
-
-    sources, targets = own(old), own(new)
+    replaced = getattr(old, "activation", None) if new_variables else None
+    old_variables = {id(v) for v in getattr(replaced, "variables", [])}
+    sources = [v for v in old.variables if id(v) not in old_variables]
+    targets = [v for v in new.variables if id(v) not in new_variables]
     if len(sources) != len(targets) or any(
         tuple(s.shape) != tuple(t.shape) for s, t in zip(sources, targets, strict=False)
     ):

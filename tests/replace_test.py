@@ -22,7 +22,7 @@ def predict(model, x):
 
 
 def relus(model):
-    """The ReLUs left in `model` and the models nested in it: (layer name, where)."""
+    """The ReLUs `model` applies, in its layers and theirs: (layer name, where)."""
     found = []
     for layer in _all_layers(model):
         if type(layer) is keras.layers.ReLU:
@@ -32,11 +32,14 @@ def relus(model):
     return found
 
 
-def _all_layers(model):
+def _all_layers(model, blocks=True):
+    """The layers of `model`, of the models in it and (if `blocks`) the sublayers of a `Block`."""
     for layer in model.layers:
         yield layer
         if isinstance(layer, keras.Model):
-            yield from _all_layers(layer)
+            yield from _all_layers(layer, blocks)
+        if isinstance(layer, Block) and blocks:
+            yield from (layer.inner, layer.outer)
 
 
 def prelus(model):
@@ -51,14 +54,13 @@ def prelus(model):
 
 def assert_weights_copied(original, revived):
     """Every weight of `original` is in `revived`, under the same layer name, equal."""
-    revived_layers = {layer.name: layer for layer in _all_layers(revived)}
-    for layer in _all_layers(original):
+    revived_layers = {layer.name: layer for layer in _all_layers(revived, blocks=False)}
+    alphas = {id(w) for prelu in prelus(revived) for w in prelu.weights}  # New, at 0.
+    for layer in _all_layers(original, blocks=False):
         if isinstance(layer, keras.Model) or not layer.weights:
             continue
         copy = revived_layers[layer.name]
-        activation = getattr(copy, "activation", None)
-        new_activation = {id(w) for w in getattr(activation, "weights", [])}
-        own = [w for w in copy.weights if id(w) not in new_activation]
+        own = [w for w in copy.weights if id(w) not in alphas]
         assert len(own) == len(layer.weights), layer.name
         for w, c in zip(layer.weights, own, strict=True):
             np.testing.assert_array_equal(to_numpy(w), to_numpy(c), err_msg=layer.name)
@@ -108,7 +110,44 @@ def functional_with_nested_models():
     return keras.Model(inputs, outputs, name="net")
 
 
-MODELS = {"sequential": small_sequential, "functional_nested": functional_with_nested_models}
+@keras.saving.register_keras_serializable(package="replace_test")
+class Block(keras.layers.Layer):
+    """A custom layer as users write them: sublayers made in `build()`, the activation
+    an argument kept as given (a name) and in the config."""
+
+    def __init__(self, units, activation="relu", **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.activation = activation
+
+    def build(self, input_shape):
+        self.inner = keras.layers.Dense(self.units, activation=self.activation)
+        self.inner.build(input_shape)
+        self.outer = keras.layers.Dense(self.units, activation=self.activation)
+        self.outer.build((*input_shape[:-1], self.units))
+
+    def call(self, x):
+        return self.outer(self.inner(x))
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "activation": self.activation}
+
+
+def functional_with_custom_layer():
+    keras.utils.set_random_seed(6)
+    inputs = keras.Input((5,))
+    outputs = keras.layers.Dense(2, name="head")(Block(6, name="block")(inputs))
+    return keras.Model(inputs, outputs)
+
+
+MODELS = {
+    "sequential": small_sequential,
+    "functional_nested": functional_with_nested_models,
+    "custom_layer": functional_with_custom_layer,
+}
 
 
 @pytest.mark.parametrize("make", list(MODELS))
@@ -342,3 +381,27 @@ def test_resnet50_revived_with_prelu_at_zero():
         assert tuple(prelu.alpha.shape) == (prelu.input.shape[-1],)
         assert not np.any(to_numpy(prelu.alpha))
     assert_weights_copied(model, revived)
+
+
+def test_trained_keras_leaky_activations_that_stay_keep_their_weights():
+    keras.utils.set_random_seed(7)
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(4, activation="prelu", name="kept"),
+            keras.layers.Dense(4, activation="relu", name="replaced"),
+        ]
+    )
+    model.get_layer("kept").activation.alpha.assign(np.full((4,), 0.7, "float32"))
+    revived = keras_leaky.replace_activations(model, {"relu": "rrelu"})
+    kept = revived.get_layer("kept").activation
+    np.testing.assert_array_equal(to_numpy(kept.alpha), np.full((4,), 0.7, "float32"))
+    assert kept is not model.get_layer("kept").activation
+    assert isinstance(revived.get_layer("replaced").activation, keras_leaky.RReLU)
+    x = x_like(model)
+    np.testing.assert_allclose(
+        predict(keras.Model(revived.inputs, revived.get_layer("kept").output), x),
+        predict(keras.Model(model.inputs, model.get_layer("kept").output), x),
+        rtol=0,
+        atol=1e-6,
+    )
