@@ -5,6 +5,7 @@ from keras_leaky import _quiet, activations, callbacks, initializers, ops  # noq
 from keras_leaky.layers import LeakyReLU, PReLU, RReLU
 from keras_leaky.replace import replace_activations
 
+# The version is written here only: pyproject.toml reads it at build time.
 __version__ = "0.1.0"
 
 activations.install()
