@@ -37,10 +37,13 @@ def test_ships_py_typed():
     reason="only in CI's run against the built wheel, which sets KERAS_LEAKY_TEST_WHEEL",
 )
 def test_imported_from_the_installed_wheel():
+    purelib = pathlib.Path(sysconfig.get_paths()["purelib"])
+    assert PACKAGE == purelib / "keras_leaky"
+    # The metadata found is the install's too (not an sdist's egg-info in the working
+    # directory), and pip recorded installing it from a wheel file (PEP 610).
     distribution = importlib.metadata.distribution("keras-leaky")
-    # pip records where it installed from (PEP 610): a wheel file, not an editable checkout.
+    assert pathlib.Path(distribution.locate_file("")) == purelib
     origin = json.loads(distribution.read_text("direct_url.json"))
     assert "archive_info" in origin and origin["url"].endswith(".whl"), origin
-    assert PACKAGE == pathlib.Path(sysconfig.get_paths()["purelib"]) / "keras_leaky"
     # The tests' subprocesses run from ROOT with it on PYTHONPATH: it must hold no package.
     assert not (pathlib.Path(ROOT) / "keras_leaky").exists()
