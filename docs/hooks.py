@@ -45,7 +45,7 @@ def on_pre_build(config: MkDocsConfig) -> None:
     _shown.clear()
 
 
-def figure_uri(notebook: str, number: int) -> str:
+def _figure_uri(notebook: str, number: int) -> str:
     """Where the `number`th (from 1) PNG output of `notebooks/<notebook>.ipynb` is served."""
     return f"{NOTEBOOKS}/figures/{notebook}-{number}.png"
 
@@ -74,7 +74,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     for path in sorted((ROOT / NOTEBOOKS).glob("*.ipynb")):
         files.append(_from_repository(f"{NOTEBOOKS}/{path.name}", config))
         for number, png in enumerate(_figures(path), start=1):
-            files.append(File.generated(config, figure_uri(path.stem, number), content=png))
+            files.append(File.generated(config, _figure_uri(path.stem, number), content=png))
     files.append(_from_repository(CHART, config))
     return files
 
@@ -110,10 +110,12 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
         lambda match: _readme_section(*match.groups()),
         markdown,
     )
-    markdown = markdown.replace("<!-- benchmark-tables -->", _benchmark_tables())
+    if "<!-- benchmark-tables -->" in markdown:
+        markdown = markdown.replace("<!-- benchmark-tables -->", _benchmark_tables())
     if page.file.src_uri.startswith(API_DIR):
-        for identifier in re.findall(r"^::: *(\S+)", markdown, re.M):
-            _shown.update(_shown_by(identifier))
+        # A `::: identifier` line and its indented options.
+        for identifier, options in re.findall(r"^::: *(\S+)\n((?:[ \t]+.*\n)*)", markdown, re.M):
+            _shown.update(_shown_by(identifier, re.search(r"members: *false", options) is None))
     return markdown
 
 
@@ -124,11 +126,12 @@ def _public(module: griffe.Module) -> dict[str, griffe.Object | griffe.Alias]:
     return {name: member for name, member in module.members.items() if member.is_public}
 
 
-def _shown_by(identifier: str) -> set[str]:
-    """Canonical paths an API page's `::: identifier` shows: the object, and a module's members."""
+def _shown_by(identifier: str, members: bool) -> set[str]:
+    """Canonical paths an API page's `::: identifier` shows: the object, and a module's
+    public members unless its options say `members: false`."""
     obj = _package if identifier == PACKAGE else _package[identifier.removeprefix(f"{PACKAGE}.")]
     shown = {obj.canonical_path}
-    if obj.is_module:
+    if obj.is_module and members:
         shown |= {member.canonical_path for member in _public(obj).values()}
     return shown
 
