@@ -33,7 +33,8 @@ def replace_activations(
     - a Keras activation name (`"relu"`, `"leaky_relu"`, ...): the
       `activation=` of any layer that has one (Dense, Conv*, EinsumDense,
       SeparableConv...) and `keras.layers.Activation` layers using it; for
-      `"relu"`, also `keras.layers.ReLU()` layers with default arguments;
+      `"relu"`, also `keras.layers.ReLU()` layers with default arguments,
+      standalone or given as `activation=`;
     - a layer class (`keras.layers.ReLU`, `keras.layers.LeakyReLU`,
       `keras.layers.PReLU`, ...): standalone layers of exactly that class,
       and layer instances of it given as `activation=`.
@@ -47,12 +48,16 @@ def replace_activations(
     layer left so.
 
     The new activation inside a layer (`Dense(..., activation="prelu")`) is
-    built with that layer, from its output shape, data format and dtype
-    policy, as the names are. A standalone layer (`Activation`, `ReLU`) is
-    replaced by a standalone one of the same name and dtype policy. Every
+    built with that layer, from its output shape and dtype policy (and,
+    for a name or class, its data format), as the names are. A standalone
+    layer (`Activation`, `ReLU`) is replaced by a standalone one of the
+    same name and dtype policy. Every
     weight of the model is copied; new activations (PReLU's alpha) start at
     their initializers, and a replaced layer's own weights (a Keras PReLU's
-    alpha) are not carried over. The original model is not changed.
+    alpha) are not carried over. The original model is not changed. If it
+    was compiled, the copy is compiled the same way (as `keras.models.clone_model`
+    does) but with a new optimizer: compile it again to choose how to fine-tune.
+    A key that matches nothing in the model is named in a `UserWarning`.
 
     Example:
     >>> import keras, keras_leaky, numpy as np
@@ -105,12 +110,38 @@ def replace_activations(
             UserWarning,
             stacklevel=2,
         )
+    unmatched = [
+        key for key in replacements if _lookup_key(key) not in functions.seen | classes.seen
+    ]
+    if unmatched:
+        warnings.warn(
+            f"replace_activations found nothing to replace for {', '.join(map(repr, unmatched))} "
+            f"in model {model.name!r}.",
+            UserWarning,
+            stacklevel=2,
+        )
     return new_model
 
 
-def _check_replacements(
-    replacements: Any,
-) -> tuple[dict[Callable, Replacement], dict[type, Replacement]]:
+class _Lookup(dict):
+    """A dict that remembers which of its keys were looked up and found."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set = set()
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        if key in self:
+            self.seen.add(key)
+        return super().get(key, default)
+
+
+def _lookup_key(key: str | type) -> Any:
+    """What a key of `replacements` is looked up as: a Keras function, or the class."""
+    return activations.keras_activation(key) if isinstance(key, str) else key
+
+
+def _check_replacements(replacements: Any) -> tuple[_Lookup, _Lookup]:
     """Splits `replacements` into {activation function: value} and {layer class: value}."""
     if not isinstance(replacements, Mapping) or not replacements:
         raise TypeError(
@@ -119,8 +150,7 @@ def _check_replacements(
             "to what replaces it (a keras-leaky name such as 'prelu', a keras-leaky layer "
             f"class, or a function returning a new layer). Received: replacements={replacements!r}"
         )
-    functions: dict[Callable, Replacement] = {}
-    classes: dict[type, Replacement] = {}
+    functions, classes = _Lookup(), _Lookup()  # {Keras function: value}, {class: value}
     for key, value in replacements.items():
         _check_value(key, value)
         if isinstance(key, type) and issubclass(key, keras.layers.Layer):
@@ -169,8 +199,8 @@ def _check_rebuildable(model: Any, name: str) -> None:
 
 def _clone_layer(
     layer: keras.layers.Layer,
-    functions: dict[Callable, Replacement],
-    classes: dict[type, Replacement],
+    functions: _Lookup,
+    classes: _Lookup,
     left: list[str],
 ) -> tuple[keras.layers.Layer, bool]:
     """A new layer like `layer`, with its activation replaced; and whether it was."""
@@ -186,15 +216,15 @@ def _clone_layer(
         left.append(f"{layer.name} (activation {_describe(activation)})")
         value = None
     if value is not None and "activation" in config:
-        config["activation"] = _in_config(value)
+        config["activation"] = _in_config(value, config.get("dtype"))
         return type(layer).from_config(config), True
     return type(layer).from_config(config), False
 
 
 def _standalone_replacement(
     layer: keras.layers.Layer,
-    functions: dict[Callable, Replacement],
-    classes: dict[type, Replacement],
+    functions: _Lookup,
+    classes: _Lookup,
     left: list[str],
 ) -> Replacement | None:
     """What replaces `layer` as a whole (an `Activation`, a `ReLU`...), or None."""
@@ -209,13 +239,14 @@ def _standalone_replacement(
     return value
 
 
-def _replacement_for(
-    activation: Any, functions: dict[Callable, Replacement], classes: dict[type, Replacement]
-) -> Replacement | None:
+def _replacement_for(activation: Any, functions: _Lookup, classes: _Lookup) -> Replacement | None:
     if isinstance(activation, str):  # A custom layer that keeps the name it was given.
         activation = activations.keras_activation(activation)
     if isinstance(activation, keras.layers.Layer):
-        return classes.get(type(activation))
+        value = classes.get(type(activation))
+        if value is None and _is_relu_layer(activation):  # A ReLU() is "relu" too.
+            value = functions.get(keras.activations.relu)
+        return value
     return functions.get(activation) if callable(activation) else None
 
 
@@ -242,12 +273,13 @@ def _is_factory(value: Replacement) -> bool:
     return not isinstance(value, (str, type))
 
 
-def _in_config(value: Replacement) -> str | dict:
+def _in_config(value: Replacement, dtype: Any) -> str | dict:
     """`value` as a layer's config holds an activation: a name, or a serialized layer.
 
     Each layer that asks Keras for it gets a new activation layer of its own,
     also a custom layer that hands it on to several sublayers, and the
-    config saves and reloads as it is.
+    config saves and reloads as it is. A layer from a function takes the
+    host's dtype policy (`dtype`, from the host's config), as a name does.
     """
     if isinstance(value, str):
         return value
@@ -255,6 +287,8 @@ def _in_config(value: Replacement) -> str | dict:
         return value.__name__  # A keras-leaky layer class: its name resolves to it.
     serialized = keras.saving.serialize_keras_object(_call(value))
     serialized["config"].pop("name", None)  # Each one made from it gets a name of its own.
+    if dtype is not None:
+        serialized["config"]["dtype"] = dtype
     return serialized
 
 

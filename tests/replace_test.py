@@ -309,6 +309,8 @@ def test_dtype_policies_are_kept(policy):
     model = keras.Model(inputs, x)
     revived = keras_leaky.replace_activations(model, PRELU_AT_ZERO)
     assert revived.get_layer("act").dtype_policy.name == policy
+    # The factory's PReLU computes as its host does, as a name's would.
+    assert revived.get_layer("dense").activation.dtype_policy.name == policy
     x = x_like(model)
     np.testing.assert_allclose(predict(revived, x), predict(model, x), rtol=0, atol=1e-6)
 
@@ -405,3 +407,26 @@ def test_trained_keras_leaky_activations_that_stay_keep_their_weights():
         rtol=0,
         atol=1e-6,
     )
+
+
+def test_relu_instance_given_as_activation_is_replaced():
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(4, activation=keras.layers.ReLU(), name="dense")]
+    )
+    revived = keras_leaky.replace_activations(model, {"relu": "prelu"})
+    assert isinstance(revived.get_layer("dense").activation, keras_leaky.PReLU)
+
+
+def test_a_key_that_matches_nothing_is_named_in_a_warning():
+    with pytest.warns(UserWarning, match=r"nothing to replace for 'elu'"):
+        revived = keras_leaky.replace_activations(
+            small_sequential(), {"relu": "prelu", "elu": "prelu"}
+        )
+    assert not relus(revived)
+
+
+def test_a_compiled_model_is_copied_compiled_with_a_new_optimizer():
+    model = small_sequential()
+    model.compile(optimizer="adam", loss="mse")
+    revived = keras_leaky.replace_activations(model, PRELU_AT_ZERO)
+    assert revived.compiled and revived.optimizer is not model.optimizer
