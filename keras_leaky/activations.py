@@ -119,7 +119,7 @@ def get(identifier: Any) -> Any:
     """
     keras_get = _original_get()
     if isinstance(identifier, str):
-        if identifier in importlib.import_module(_KERAS_MODULE).ALL_OBJECTS_DICT:
+        if keras_activation(identifier) is not None:
             return keras_get(identifier)
         return resolve(identifier)()
     if isinstance(identifier, type) and issubclass(identifier, LAYERS):

@@ -203,48 +203,41 @@ def _clone_layer(
     classes: _Lookup,
     left: list[str],
 ) -> tuple[keras.layers.Layer, bool]:
-    """A new layer like `layer`, with its activation replaced; and whether it was."""
+    """A new layer like `layer`, with its activation replaced; and whether it was.
+
+    What is replaced is `layer` itself (an `Activation`, a `ReLU`, a layer of
+    a class key) or else its `activation`.
+    """
     if isinstance(layer, keras.Model):  # Neither Sequential nor functional: subclassed.
         _check_rebuildable(layer, "model")
-    value = _standalone_replacement(layer, functions, classes, left)
-    if value is not None:
-        return _standalone(value, layer), True
     config = layer.get_config()
-    activation = getattr(layer, "activation", None)
-    value = _replacement_for(activation, functions, classes)
-    if value is not None and _is_relu_layer(activation) and not _is_plain_relu(activation):
-        left.append(f"{layer.name} (activation {_describe(activation)})")
+    if isinstance(layer, keras.layers.Activation):
+        target, value = layer, functions.get(layer.activation)
+    else:
+        target, value = layer, _replacement_for(layer, functions, classes)
+        if value is None:
+            target = getattr(layer, "activation", None)
+            value = _replacement_for(target, functions, classes)
+    if value is not None and _is_relu_layer(target) and not _is_plain_relu(target):
+        where = "" if target is layer else "activation "
+        left.append(f"{layer.name} ({where}{_describe(target)})")
         value = None
+    if value is not None and target is layer:
+        return _standalone(value, layer), True
     if value is not None and "activation" in config:
         config["activation"] = _in_config(value, config.get("dtype"))
         return type(layer).from_config(config), True
     return type(layer).from_config(config), False
 
 
-def _standalone_replacement(
-    layer: keras.layers.Layer,
-    functions: _Lookup,
-    classes: _Lookup,
-    left: list[str],
-) -> Replacement | None:
-    """What replaces `layer` as a whole (an `Activation`, a `ReLU`...), or None."""
-    if isinstance(layer, keras.layers.Activation):
-        return functions.get(layer.activation)
-    value = classes.get(type(layer))
-    if value is None and type(layer) is keras.layers.ReLU:
-        value = functions.get(keras.activations.relu)
-    if value is not None and _is_relu_layer(layer) and not _is_plain_relu(layer):
-        left.append(f"{layer.name} ({_describe(layer)})")
-        return None
-    return value
-
-
 def _replacement_for(activation: Any, functions: _Lookup, classes: _Lookup) -> Replacement | None:
+    """What replaces `activation`: a function, a name of one, or a layer (of a class key,
+    or a `ReLU`, which `"relu"` replaces too); None if nothing does."""
     if isinstance(activation, str):  # A custom layer that keeps the name it was given.
         activation = activations.keras_activation(activation)
     if isinstance(activation, keras.layers.Layer):
         value = classes.get(type(activation))
-        if value is None and _is_relu_layer(activation):  # A ReLU() is "relu" too.
+        if value is None and _is_relu_layer(activation):
             value = functions.get(keras.activations.relu)
         return value
     return functions.get(activation) if callable(activation) else None
@@ -267,10 +260,6 @@ def _describe(layer: keras.layers.Layer) -> str:
         if config.get(name) != value
     )
     return f"{type(layer).__name__}({arguments})"
-
-
-def _is_factory(value: Replacement) -> bool:
-    return not isinstance(value, (str, type))
 
 
 def _in_config(value: Replacement, dtype: Any) -> str | dict:
@@ -323,8 +312,8 @@ def _copy_weights(old: keras.layers.Layer, new: keras.layers.Layer, new_variable
     `new` (none if it was not changed); the activation it replaced, if it was a
     layer, had its own too, which are not copied either.
     """
-    if isinstance(old, keras.Model) or not old.variables:
-        return  # A nested model's layers are copied one by one; nothing else to copy.
+    if not old.variables:
+        return
     if type(old) is not type(new):
         return  # A standalone activation replaced: the new one starts at its initializers.
     replaced = getattr(old, "activation", None) if new_variables else None
