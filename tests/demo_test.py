@@ -63,3 +63,26 @@ def test_command_line_log_shown_when_the_user_asks():
         "-m", "keras_leaky", "no-such-command", env={"TF_CPP_MIN_LOG_LEVEL": "0"}, timeout=120
     )
     assert any(_quiet._NOISE.match(line.encode()) for line in result.stderr.splitlines())
+
+
+def test_command_line_without_the_backend_says_what_to_install():
+    # The wheel alone brings Keras and NumPy: `import keras` then fails for want of the
+    # backend it is set to use. The import of that backend is made to fail here.
+    backend = keras.backend.backend()
+    code = (
+        "import sys\n"
+        "class NotInstalled:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name.partition('.')[0] == {backend!r}:\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, NotInstalled())\n"
+        "import runpy\n"
+        "sys.argv = ['keras_leaky', 'demo']\n"
+        "runpy.run_module('keras_leaky', run_name='__main__')\n"
+    )
+    result = run_python("-c", code, timeout=120)
+    assert result.returncode == 1, result.stderr
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("ModuleNotFoundError: Keras is set to use the"), result.stderr
+    assert f"{backend!r} backend, which is not installed" in last_line
+    assert 'pip install "keras-leaky[demo]" for the demo' in last_line
