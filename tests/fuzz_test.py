@@ -15,7 +15,7 @@ import keras
 import ml_dtypes
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -125,10 +125,16 @@ def test_leaky_relu_refuses_or_matches(slope, data):
     assert_matches(layer(x), leaky_reference(exact, float(slope), layer_dtype(data)), data[1])
 
 
+INFINITIES = (np.array([-np.inf, np.inf, -1.0, np.nan]), "float32")
+
+
 @SETTINGS
 @given(
     lower=numbers_of_all_kinds, upper=numbers_of_all_kinds, data=inputs(), training=st.booleans()
 )
+# -inf times a slope drawn from [0, 0.5]: -inf (NaN only for a slope of exactly 0).
+@example(lower=0.0, upper=0.5, data=INFINITIES, training=True)
+@example(lower=0.0, upper=0.0, data=INFINITIES, training=True)  # Every slope 0: NaN.
 def test_rrelu_refuses_or_matches(lower, upper, data, training):
     try:
         layer = keras_leaky.RReLU(lower=lower, upper=upper, seed=0, dtype=layer_dtype(data))
@@ -149,7 +155,13 @@ def test_rrelu_refuses_or_matches(lower, upper, data, training):
     finite = np.isfinite(lo) & np.isfinite(hi)
     assert np.all(actual[finite] >= lo[finite] - tol * (1 + abs(lo[finite])))
     assert np.all(actual[finite] <= hi[finite] + tol * (1 + abs(hi[finite])))
-    np.testing.assert_array_equal(np.isnan(actual), np.isnan(low) | np.isnan(high))
+    # NaN where both lines are NaN, never where neither is. Where only one is (x = -inf and
+    # a bound of 0: -inf * 0), the drawn slope decides: -inf, or NaN for a slope of 0.
+    nan_low, nan_high = np.isnan(low), np.isnan(high)
+    agree = nan_low == nan_high
+    np.testing.assert_array_equal(np.isnan(actual)[agree], nan_low[agree])
+    other_line = np.where(nan_low, high, low)[~agree]
+    assert np.all(np.isnan(actual[~agree]) | (actual[~agree] == other_line))
 
 
 shared_axes_choices = st.one_of(
