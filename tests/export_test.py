@@ -54,7 +54,7 @@ KERAS_OWN = {
     "PReLU": (lambda: keras.layers.PReLU(shared_axes=[1, 2]), keras.layers.PReLU),
     "RReLU": (lambda: keras.layers.GaussianNoise(0.1, seed=1),) * 2,
 }
-CASES = [(layer, usage) for layer in LAYERS for usage in ("name", "layer")]
+CASES = [(layer, usage) for layer in LAYERS for usage in ("name", "layer", "replaced")]
 CASES += [("PReLU_scalar", "layer")]
 IDS = ["-".join(case) for case in CASES]
 
@@ -62,7 +62,9 @@ IDS = ["-".join(case) for case in CASES]
 def make_model(layer, usage):
     """Conv2D -> activation -> Flatten -> Dense -> activation (ranks 4 and 2).
 
-    `usage` is "name" (`activation=`), "layer", or "keras" (`KERAS_OWN`).
+    `usage` is "name" (`activation=`), "layer", "replaced" (a model with
+    Keras's ReLUs, `activation="relu"` and a `ReLU()` layer, through
+    `replace_activations`) or "keras" (`KERAS_OWN`).
     The model has been called once, as `export` requires.
     """
     keras.utils.set_random_seed(0)
@@ -71,11 +73,16 @@ def make_model(layer, usage):
     if usage == "name":
         x = keras.layers.Conv2D(4, 3, activation=layer)(inputs)
         x = keras.layers.Dense(5, activation=layer)(keras.layers.Flatten()(x))
+    elif usage == "replaced":
+        x = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
+        x = keras.layers.ReLU()(keras.layers.Dense(5)(keras.layers.Flatten()(x)))
     else:
         after_conv, after_dense = (make_layer,) * 2 if usage == "layer" else KERAS_OWN[layer]
         x = after_conv()(keras.layers.Conv2D(4, 3)(inputs))
         x = after_dense()(keras.layers.Dense(5)(keras.layers.Flatten()(x)))
     model = keras.Model(inputs, x)
+    if usage == "replaced":
+        model = keras_leaky.replace_activations(model, {"relu": make_layer})
     rng = np.random.default_rng(1)
     for weight in model.weights:
         if weight.path.endswith("alpha"):  # Learned slopes, negative ones included.
