@@ -5,7 +5,7 @@ Dense 128/64/10 ReLU MLP, batch 32, probe of 256 samples. Runs of
 `fit(epochs=5)` with and without the callback are interleaved, 7 times, and
 the medians compared; `measure()` alone is also timed against the epoch.
 
-    KERAS_BACKEND=tensorflow python benchmarks/dead_unit_monitor_overhead.py
+    KERAS_BACKEND=tensorflow python -m benchmarks.dead_unit_monitor_overhead
 """
 
 import platform

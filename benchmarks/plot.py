@@ -19,10 +19,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
 
 from benchmarks.cases import REFERENCE  # noqa: E402
-from benchmarks.report import BACKENDS, ratios  # noqa: E402
-from benchmarks.run import RESULTS  # noqa: E402
+from benchmarks.protocol import RESULTS  # noqa: E402
+from benchmarks.report import BACKENDS, columns, ratios  # noqa: E402
 
-BARS = ("fwd eager", "fwd+bwd eager", "MLP step peak memory")
+BARS = (("op_timings", "forward_eager"), ("op_timings", "backward_eager"), ("model_memory", None))
+"""The columns of `report`'s tables drawn as bars."""
 
 
 def main(path: str) -> None:
@@ -31,9 +32,10 @@ def main(path: str) -> None:
     width = 0.8 / len(BARS)
     for ax, (backend, runs) in zip(axes[0], results.items(), strict=True):
         table = {label: row for label, row in ratios(backend, runs).items() if label != REFERENCE}
-        for index, bar in enumerate(BARS):
+        for index, column in enumerate(BARS):
+            bar = columns(backend)[column]
             values = [row.get(bar, float("nan")) for row in table.values()]
-            positions = [i + (index - 1) * width for i in range(len(table))]
+            positions = [i + (index - (len(BARS) - 1) / 2) * width for i in range(len(table))]
             ax.bar(positions, values, width, label=bar)
         ax.axhline(1.0, color="black", linewidth=0.8)
         ax.set_xticks(range(len(table)), list(table), rotation=35, ha="right", fontsize=7)

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESULTS = os.path.join(ROOT, "benchmarks", "results", "cpu.json")
+"""The results file `benchmarks.run` writes and `report` and `plot` read by default."""
 
 
 def run_worker(module: str, backend: str, env: dict[str, str] | None = None, **settings) -> dict:

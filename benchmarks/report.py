@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.cases import REFERENCE
-from benchmarks.run import RESULTS
+from benchmarks.protocol import RESULTS
 
 BACKENDS = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
 COMPILED = {"tensorflow": "XLA", "jax": "jit"}

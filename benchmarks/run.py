@@ -21,11 +21,10 @@ import os
 import platform
 import sys
 
-from benchmarks import cases, protocol
+from benchmarks import cases, protocol, report
 from benchmarks.model_memory import EXACT_MALLOC
 
 BENCHMARKS = ("op_timings", "fit_step", "model_memory")
-RESULTS = os.path.join(protocol.ROOT, "benchmarks", "results", "cpu.json")
 
 
 def run(benchmark: str, backend: str, settings: dict) -> dict:
@@ -43,7 +42,7 @@ def run(benchmark: str, backend: str, settings: dict) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    installed = [b for b in ("tensorflow", "jax", "torch") if importlib.util.find_spec(b)]
+    installed = [b for b in report.BACKENDS if importlib.util.find_spec(b)]
     parser.add_argument("--backends", nargs="+", default=installed)
     parser.add_argument("--benchmarks", nargs="+", default=BENCHMARKS, choices=BENCHMARKS)
     parser.add_argument("--shape", nargs="+", type=int, default=[32, 128, 128, 64])
@@ -55,7 +54,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    parser.add_argument("--out", default=RESULTS)
+    parser.add_argument("--out", default=protocol.RESULTS)
     parser.add_argument("--note", help="kept with the runs: what else ran on the machine, say")
     args = parser.parse_args()
     if args.quick:
@@ -70,7 +69,13 @@ def main() -> None:
         },
         "model_memory": dict(zip(("layers", "units", "batch"), args.mlp, strict=True)),
     }
-    argv = [a for a in sys.argv[1:] if a != args.note and not a.startswith("--note")]
+    # The command without its note, which is kept on its own: `--note TEXT` or `--note=TEXT`.
+    argv, rest = [], iter(sys.argv[1:])
+    for argument in rest:
+        if argument == "--note":
+            next(rest, None)
+        elif not argument.startswith("--note="):
+            argv.append(argument)
     meta = {
         "command": " ".join(["python -m benchmarks.run", *argv]),
         "machine": {

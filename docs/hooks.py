@@ -98,7 +98,8 @@ def _readme_section(heading: str, start: str | None) -> str:
 def _benchmark_tables() -> str:
     sys.path.insert(0, str(ROOT))
     try:
-        from benchmarks.report import RESULTS, render
+        from benchmarks.protocol import RESULTS
+        from benchmarks.report import render
     finally:
         sys.path.remove(str(ROOT))
     return render(json.loads(Path(RESULTS).read_text()))

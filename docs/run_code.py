@@ -11,6 +11,7 @@ activation-names guide uses. Exits non-zero, naming the page, if any page fails.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -29,7 +30,8 @@ def run(page: Path) -> bool:
     with tempfile.TemporaryDirectory() as folder:
         script = Path(folder) / f"{page.stem}.py"
         script.write_text(code)
-        result = subprocess.run([sys.executable, script.name], cwd=folder)
+        environment = {**os.environ, "KERAS_BACKEND": "tensorflow"}
+        result = subprocess.run([sys.executable, script.name], cwd=folder, env=environment)
     print(f"{'ok' if result.returncode == 0 else 'FAILED'}: {page}", flush=True)
     return result.returncode == 0
 
