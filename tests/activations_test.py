@@ -1,6 +1,5 @@
 """Activation names: every Keras layer that takes `activation=` resolves them."""
 
-import textwrap
 import threading
 
 import keras
@@ -205,7 +204,7 @@ def test_import_fails_clearly_when_keras_internals_move():
         leftover = [k for k in keras.saving.get_custom_objects() if k.startswith("keras_leaky>")]
         assert not leftover, leftover
         """
-    result = run_python("-c", textwrap.dedent(code), timeout=120)
+    result = run_python("-c", code, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "ERROR: keras_leaky cannot register" in result.stdout
     assert keras.__version__ in result.stdout
@@ -222,14 +221,14 @@ def test_models_without_keras_leaky_are_unchanged(tmp_path):
         {}
         """
     save = f"model.save({path!r}); np.save({path!r} + '.npy', keras.ops.convert_to_numpy(model(x)))"
-    result = run_python("-c", textwrap.dedent(code.format(save)), timeout=120)
+    result = run_python("-c", code.format(save), timeout=120)
     assert result.returncode == 0, result.stderr
     load = (
         f"import keras_leaky; loaded = keras.saving.load_model({path!r}); "
         "y = keras.ops.convert_to_numpy(loaded(x)); "
         f"assert np.array_equal(y, np.load({path!r} + '.npy'))"
     )
-    result = run_python("-c", textwrap.dedent(code.format(load)), timeout=120)
+    result = run_python("-c", code.format(load), timeout=120)
     assert result.returncode == 0, result.stderr
 
 

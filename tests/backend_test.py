@@ -29,7 +29,12 @@ from tests.backend_utils import TOLERANCE, make_x, to_numpy, value_and_grad
 
 BACKEND = keras.backend.backend()
 DTYPES = ["float32", "float16", "bfloat16", "float64"]
-COMPILED = [False, True]  # Eagerly, and inside one compiled function (not on torch).
+# Eagerly, and inside one compiled function (torch.compile is tested on its own below).
+COMPILED = [pytest.param(False, id="eager")]
+COMPILED += [] if BACKEND == "torch" else [pytest.param(True, id="compiled")]
+# Only PyTorch's RReLU works in chunks: many (a small CPU_CHUNK), or one.
+CHUNKS = [pytest.param(None, id="one_chunk")]
+CHUNKS += [pytest.param(5, id="many_chunks")] if BACKEND == "torch" else []
 ALPHAS = {
     "channel": lambda c: np.linspace(-0.5, 1.5, c),
     "channel_with_zero": lambda c: np.array([0.0, 0.25, -1.0])[:c],
@@ -50,8 +55,6 @@ def compare(fast_fn, reference_fn, args, dtype, compiled, seed):
     Outputs agree exactly; the alpha gradient's sum may be ordered
     differently, hence the tolerance. Returns both: [output, *gradients] each.
     """
-    if compiled and BACKEND == "torch":
-        pytest.skip("torch.compile is tested on its own below")
     upstream = np.random.default_rng(seed).standard_normal(np.broadcast(*args).shape)
     upstream = upstream.astype(np.float32)
     kwargs = {"upstream": upstream, "dtype": dtype, "compiled": compiled}
@@ -65,7 +68,7 @@ def compare(fast_fn, reference_fn, args, dtype, compiled, seed):
     return fast, expected
 
 
-@pytest.mark.parametrize("compiled", COMPILED, ids=["eager", "compiled"])
+@pytest.mark.parametrize("compiled", COMPILED)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("slope", [0.0, 0.01, 0.2, 1.0, 2.0])
 def test_leaky_relu_equals_portable_form(slope, dtype, compiled):
@@ -79,7 +82,7 @@ def test_leaky_relu_equals_portable_form(slope, dtype, compiled):
     )
 
 
-@pytest.mark.parametrize("compiled", COMPILED, ids=["eager", "compiled"])
+@pytest.mark.parametrize("compiled", COMPILED)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("alpha_kind", list(ALPHAS) + ["channels_first"])
 def test_prelu_equals_portable_form(alpha_kind, dtype, compiled):
@@ -93,14 +96,12 @@ def test_prelu_equals_portable_form(alpha_kind, dtype, compiled):
     assert fast[2].shape == alpha.shape
 
 
-@pytest.mark.parametrize("chunk", [5, None], ids=["many_chunks", "one_chunk"])
-@pytest.mark.parametrize("compiled", COMPILED, ids=["eager", "compiled"])
+@pytest.mark.parametrize("chunk", CHUNKS)
+@pytest.mark.parametrize("compiled", COMPILED)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("bounds", [(1 / 8, 1 / 3), (0.0, 0.5), (0.2, 0.2)])
 def test_rrelu_training_equals_portable_form(bounds, dtype, compiled, chunk, monkeypatch):
     if chunk is not None:
-        if BACKEND != "torch":
-            pytest.skip("Only PyTorch's RReLU works in chunks")
         from keras_leaky.backend import torch as torch_backend
 
         monkeypatch.setattr(torch_backend, "CPU_CHUNK", chunk)  # Chunks start at odd offsets.
@@ -509,7 +510,8 @@ def test_torch_prelu_uses_f_prelu_exactly_where_it_applies(
     calls = []
     f_prelu = torch.nn.functional.prelu
     monkeypatch.setattr(torch.nn.functional, "prelu", lambda *a: calls.append(a) or f_prelu(*a))
-    x, alpha = torch.randn(x_shape), torch.full(alpha_shape, 0.5)
+    seeded = torch.Generator().manual_seed(0)
+    x, alpha = torch.randn(x_shape, generator=seeded), torch.full(alpha_shape, 0.5)
     y = backend.prelu(x, alpha)
     assert bool(calls) == expected
     torch.testing.assert_close(y, portable.prelu(x, alpha))
@@ -553,7 +555,7 @@ def test_torch_backward_keeps_the_output_not_the_input(fn, keeps_output):
     """What the next layer keeps anyway: training memory at ReLU's, not twice it."""
     import torch
 
-    x = torch.randn(8, 16, requires_grad=True)
+    x = torch.randn(8, 16, generator=torch.Generator().manual_seed(0), requires_grad=True)
     y, saved = saved_for_backward(fn, x)
     large = [t for t in saved if t.numel() == x.numel()]
     assert len(large) == 1  # Only one tensor of x's size: no random slopes either.

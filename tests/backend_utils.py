@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -36,11 +37,15 @@ def run_python(
 ) -> subprocess.CompletedProcess:
     """Runs `python *args` (`"-c", code` or `"-m", module`) in a fresh interpreter.
 
+    The code after `"-c"` is dedented, so it can be written indented in a test.
+
     It runs from the repository and imports `keras_leaky` from it, with this
     process's environment (so the same backend) plus `env` (e.g.
     `{"KERAS_BACKEND": "jax"}`) and without the variables named in `unset`.
     Output is captured as text; the caller checks the return code.
     """
+    if args[:1] == ("-c",):
+        args = ("-c", textwrap.dedent(args[1]), *args[2:])
     environment = {k: v for k, v in os.environ.items() if k not in unset}
     environment["PYTHONPATH"] = ROOT
     return subprocess.run(

@@ -7,7 +7,6 @@ measurements as JSON; the assertions are here.
 """
 
 import json
-import textwrap
 
 import keras
 import pytest
@@ -112,7 +111,7 @@ print("RESULT" + json.dumps(out))
 
 
 def run(script, backend, **env):
-    result = run_python("-c", textwrap.dedent(script), env={"KERAS_BACKEND": backend, **env})
+    result = run_python("-c", script, env={"KERAS_BACKEND": backend, **env})
     assert result.returncode == 0, result.stderr[-3000:]
     line = next(line for line in result.stdout.splitlines() if line.startswith("RESULT"))
     return json.loads(line[len("RESULT") :])

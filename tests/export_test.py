@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 
 import keras_leaky
+from tests.model_zoo import LAYERS
 
 BACKEND = keras.backend.backend()
 only_on = {
@@ -34,8 +35,6 @@ only_on = {
 }
 
 INPUT_SHAPE = (6, 6, 3)
-LAYERS = {layer.__name__: layer for layer in keras_leaky.layers.LAYERS}
-"""Every keras_leaky layer, by its class name, which is also its activation name."""
 # The arguments the layers are exported with. "PReLU_scalar" is PReLU with one
 # alpha for all, used as a layer only (by name, PReLU has one alpha per channel).
 KWARGS = {

@@ -2,7 +2,6 @@
 
 import itertools
 import json
-import textwrap
 
 import keras
 import numpy as np
@@ -37,7 +36,7 @@ RELOAD = """
 
 
 def reload_in_fresh_process(folder, names, backend=None):
-    code = textwrap.dedent(RELOAD.format(folder=str(folder), names=list(names)))
+    code = RELOAD.format(folder=str(folder), names=list(names))
     result = run_python("-c", code, env={"KERAS_BACKEND": backend} if backend else None)
     assert result.returncode == 0, result.stderr[-3000:]
     line = next(line for line in result.stdout.splitlines() if line.startswith("RESULT"))
@@ -106,7 +105,7 @@ def test_reload_without_keras_leaky_names_it(saved):
         except Exception as error:
             print("ERROR", error)
         """
-    result = run_python("-c", textwrap.dedent(code))
+    result = run_python("-c", code)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "ERROR" in result.stdout and "keras_leaky" in result.stdout
 
